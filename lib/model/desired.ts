@@ -1,0 +1,100 @@
+/**
+ * The validated, normalized desired state of one load-balancer host. Plain data: lib/plan,
+ * lib/render, lib/policy and lib/drift all read this and nothing else.
+ */
+import { AddressFamily } from "./address";
+import { AliasMethod, ForwardingMethod, Protocol, Scheduler } from "./spec";
+
+export interface DesiredRealServer {
+  readonly address: string;
+  readonly port: number;
+  readonly forwarding: ForwardingMethod;
+  readonly weight: number;
+  readonly upperThreshold: number;
+  readonly lowerThreshold: number;
+  /** Where it was declared, for messages. */
+  readonly path: string;
+}
+
+export interface DesiredPersistence {
+  readonly timeout: number;
+  /** Dotted netmask for IPv4, prefix length for IPv6; undefined = per client address. */
+  readonly netmask?: string | number;
+}
+
+interface DesiredServiceBase {
+  readonly name: string;
+  readonly family: AddressFamily;
+  readonly scheduler: Scheduler;
+  readonly schedulerFlags: readonly string[];
+  readonly persistence?: DesiredPersistence;
+  readonly realServers: readonly DesiredRealServer[];
+  readonly path: string;
+}
+
+export interface DesiredAddressService extends DesiredServiceBase {
+  readonly kind: "address";
+  readonly protocol: Protocol;
+  readonly address: string;
+  readonly port: number;
+}
+
+export interface DesiredFwmarkService extends DesiredServiceBase {
+  readonly kind: "fwmark";
+  readonly fwmark: number;
+}
+
+export type DesiredService = DesiredAddressService | DesiredFwmarkService;
+
+export interface DesiredAlias {
+  /** Name of the service the alias leads to. */
+  readonly service: string;
+  readonly protocol: Protocol;
+  readonly family: AddressFamily;
+  /** Destination address clients use. */
+  readonly address: string;
+  readonly port: number;
+  readonly method: AliasMethod;
+  /** Where the packet is sent: the service address and port. */
+  readonly targetAddress: string;
+  readonly targetPort: number;
+  readonly remoteClients: boolean;
+  readonly localClients: boolean;
+  readonly path: string;
+}
+
+export interface DesiredSysctl {
+  readonly key: string;
+  readonly value: string;
+  /** Why the host needs it, shown in the plan and in the sysctl.d file. */
+  readonly reason: string;
+}
+
+export interface DesiredModule {
+  readonly name: string;
+  readonly reason: string;
+}
+
+export interface DesiredHost {
+  readonly name: string;
+  readonly path: string;
+  readonly services: readonly DesiredService[];
+  readonly aliases: readonly DesiredAlias[];
+  /** In load order; ip_vs first. */
+  readonly modules: readonly DesiredModule[];
+  /** In apply order. */
+  readonly sysctls: readonly DesiredSysctl[];
+}
+
+/** The key ipvsadm uses for a service: `-t 172.16.1.8:1000`, `-f 7`. */
+export function serviceKeyOf(svc: DesiredService): string {
+  if (svc.kind === "fwmark") return `fwmark ${svc.fwmark}${svc.family === "ipv6" ? " ipv6" : ""}`;
+  return `${svc.protocol} ${svc.family === "ipv6" ? `[${svc.address}]` : svc.address}:${svc.port}`;
+}
+
+export const CONNTRACK_SYSCTL = "net.ipv4.vs.conntrack";
+
+/** The pairing: a host with any alias must keep conntrack=1. */
+export function hostNeedsConntrack(host: DesiredHost): boolean {
+  return host.aliases.length > 0;
+}

@@ -1,0 +1,5 @@
+export * from "./address";
+export * from "./spec";
+export * from "./desired";
+export * from "./errors";
+export * from "./build";

@@ -1,0 +1,159 @@
+/**
+ * What a user declares. The construct props and the CLI's spec.json share these shapes, so one
+ * validator serves both. Everything here is unvalidated input; lib/model/build.ts turns it into
+ * a DesiredHost or an IpvsModelError.
+ */
+
+export const PROTOCOLS = ["tcp", "udp", "sctp"] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
+
+/** The schedulers ipvsadm(8) knows, with the kernel module each one lives in. */
+export const SCHEDULERS = [
+  "rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "mh", "fo", "ovf", "twos",
+] as const;
+export type Scheduler = (typeof SCHEDULERS)[number];
+
+/** Scheduler flags (`ipvsadm -b`) and the schedulers that read them. */
+export const SCHEDULER_FLAGS: Readonly<Record<string, readonly Scheduler[]>> = {
+  "sh-fallback": ["sh"],
+  "sh-port": ["sh"],
+  "mh-fallback": ["mh"],
+  "mh-port": ["mh"],
+};
+
+export const FORWARDING_METHODS = ["masquerade", "gatewaying", "ipip"] as const;
+export type ForwardingMethod = (typeof FORWARDING_METHODS)[number];
+
+export const ALIAS_METHODS = ["redirect", "dnat"] as const;
+export type AliasMethod = (typeof ALIAS_METHODS)[number];
+
+export interface PersistenceSpec {
+  /** Seconds a client stays with the same real server (`ipvsadm -p`). 1–2678400 (31 days). */
+  readonly timeout: number;
+  /**
+   * Clients in the same network share a real server (`ipvsadm -M`): a dotted IPv4 netmask, or a
+   * prefix length 1–128 for IPv6 services.
+   * @default "255.255.255.255" (IPv4) or 128 (IPv6): per client address
+   */
+  readonly netmask?: string | number;
+}
+
+export interface RealServerSpec {
+  /** Address of the real server, same family as the service. */
+  readonly address: string;
+  /**
+   * Port on the real server. Gatewaying and ipip cannot change the port, so there it must equal
+   * the service port.
+   * @default the service port (0, "the packet's port", for firewall-mark services)
+   */
+  readonly port?: number;
+  /** How IPVS reaches the real server: masquerade (NAT, -m), gatewaying (direct routing, -g), ipip (tunnel, -i). */
+  readonly forwarding: ForwardingMethod;
+  /**
+   * Relative weight; 0 drains the server (no new connections). 0–65535.
+   * @default 1
+   */
+  readonly weight?: number;
+  /**
+   * Stop sending new connections above this many active ones (`ipvsadm -x`); 0 means no limit.
+   * @default 0
+   */
+  readonly upperThreshold?: number;
+  /**
+   * Resume below this many (`ipvsadm -y`); 0 means "when under the upper threshold". Must be
+   * below upperThreshold.
+   * @default 0
+   */
+  readonly lowerThreshold?: number;
+}
+
+export interface AliasSpec {
+  /** Port clients connect to; traffic is redirected to the service port. 1–65535. */
+  readonly port: number;
+  /**
+   * How the alias reaches the service: `redirect` (iptables REDIRECT: the packet goes to the
+   * primary address of the interface it arrived on, so the service address must be that address)
+   * or `dnat` (iptables DNAT to the service address and port; works for any service address).
+   * @default "redirect"
+   */
+  readonly method?: AliasMethod;
+  /**
+   * Destination address clients use for the alias.
+   * @default the service address
+   */
+  readonly address?: string;
+  /**
+   * Serve clients on other hosts (nat PREROUTING).
+   * @default true
+   */
+  readonly remoteClients?: boolean;
+  /**
+   * Also serve clients on the load balancer itself (nat OUTPUT). Needs method "dnat": REDIRECT
+   * in OUTPUT rewrites the destination to loopback, which no virtual service listens on.
+   * @default false
+   */
+  readonly localClients?: boolean;
+}
+
+export interface VirtualServiceSpec {
+  /** Name, unique on the host; shows up in logs and iptables comments. [A-Za-z0-9_.-], 1–40 chars. */
+  readonly name: string;
+  /**
+   * Transport protocol of an address+port service. Not used by firewall-mark services.
+   * @default "tcp"
+   */
+  readonly protocol?: Protocol;
+  /** Virtual address (IPv4 or IPv6). Give address+port, or fwmark. */
+  readonly address?: string;
+  /** Virtual port, 1–65535. */
+  readonly port?: number;
+  /** Firewall mark (`ipvsadm -f`), 1–4294967295, instead of address+port. */
+  readonly fwmark?: number;
+  /**
+   * Address family of a firewall-mark service (address+port services take it from the address).
+   * @default "ipv4"
+   */
+  readonly family?: "ipv4" | "ipv6";
+  /**
+   * Scheduling algorithm.
+   * @default "wlc" (ipvsadm's default)
+   */
+  readonly scheduler?: Scheduler;
+  /** Scheduler flags (`ipvsadm -b`): sh-fallback, sh-port (sh); mh-fallback, mh-port (mh). */
+  readonly schedulerFlags?: readonly string[];
+  /** Client persistence (`ipvsadm -p`, `-M`). @default none */
+  readonly persistence?: PersistenceSpec;
+  /** Real servers. @default none */
+  readonly realServers?: readonly RealServerSpec[];
+  /** Extra ports that reach this service through iptables nat. @default none */
+  readonly aliases?: readonly AliasSpec[];
+}
+
+export interface HostSpec {
+  /** Name of the load-balancer host; used for output folders. [A-Za-z0-9_.-], 1–63 chars. */
+  readonly name: string;
+  /** Virtual services on this host. */
+  readonly virtualServices?: readonly VirtualServiceSpec[];
+  /**
+   * Keep net.ipv4.vs.conntrack=1 on this host. Aliases need it, so it cannot be false while the
+   * host has an alias.
+   * @default true when the host has an alias, otherwise not managed
+   */
+  readonly conntrack?: boolean;
+  /**
+   * The host's own addresses besides its service addresses. Real servers at other addresses are
+   * on other hosts, and masquerading to them needs IP forwarding.
+   * @default none
+   */
+  readonly localAddresses?: readonly string[];
+  /**
+   * Further sysctls this host should have, e.g. `{"net.ipv4.vs.expire_nodest_conn": 1}`.
+   * Keys are dotted sysctl names; values are integers or short words.
+   * @default none
+   */
+  readonly sysctls?: Readonly<Record<string, string | number>>;
+}
+
+export interface IpvsSpec {
+  readonly hosts: readonly HostSpec[];
+}
