@@ -1,4 +1,4 @@
 export * from "./model";
 export * from "./plan";
 export * from "./render";
-// constructs added below
+export * from "./constructs";

@@ -1,0 +1,3 @@
+export * from "./engine";
+export * from "./ipvs-host";
+export * from "./terraform-text";
