@@ -57,6 +57,19 @@ const SYSCTL_VALUE = /^[A-Za-z0-9_.:-]{1,64}$/;
 const MAX_PERSISTENCE_TIMEOUT = 2678400;
 const MAX_U32 = 4294967295;
 
+const HOST_KEYS = ["name", "virtualServices", "conntrack", "localAddresses", "sysctls"];
+const SERVICE_KEYS = ["name", "protocol", "address", "port", "fwmark", "family", "scheduler", "schedulerFlags", "persistence", "realServers", "aliases"];
+const REAL_SERVER_KEYS = ["address", "port", "forwarding", "weight", "upperThreshold", "lowerThreshold"];
+const ALIAS_KEYS = ["port", "method", "address", "remoteClients", "localClients"];
+const PERSISTENCE_KEYS = ["timeout", "netmask"];
+
+/** A misspelt prop would otherwise be ignored silently; in a spec.json nothing else catches it. */
+function checkKeys(c: IssueCollector, path: string, obj: object, allowed: readonly string[]): void {
+  for (const [key, value] of Object.entries(obj)) {
+    if (value !== undefined && !allowed.includes(key)) c.add(path, key, value, `is not a known prop; allowed: ${allowed.join(", ")}`);
+  }
+}
+
 function isInt(v: unknown, min: number, max: number): v is number {
   return typeof v === "number" && Number.isInteger(v) && v >= min && v <= max;
 }
@@ -118,6 +131,7 @@ export function buildDesiredHost(spec: HostSpec, paths: PathNamer = specPathName
     c.add(hostPath, "host", spec, "is not an object; expected { name, virtualServices: [...] }");
     c.throwIfAny();
   }
+  checkKeys(c, hostPath, spec, HOST_KEYS);
   checkName(c, hostPath, "name", spec.name, 63);
 
   const localAddresses = new Set<string>();
@@ -187,6 +201,7 @@ function buildService(c: IssueCollector, s: VirtualServiceSpec, path: string, pa
     c.add(path, "virtualService", s, "is not an object");
     return undefined;
   }
+  checkKeys(c, path, s, SERVICE_KEYS);
   checkName(c, path, "name", s.name, 40);
 
   const scheduler = (s.scheduler ?? "wlc") as Scheduler;
@@ -239,6 +254,7 @@ function buildService(c: IssueCollector, s: VirtualServiceSpec, path: string, pa
   let persistence: DesiredPersistence | undefined;
   if (s.persistence !== undefined) {
     const p = s.persistence;
+    if (typeof p === "object" && p !== null) checkKeys(c, path, p, PERSISTENCE_KEYS);
     if (!isInt(p?.timeout, 1, MAX_PERSISTENCE_TIMEOUT)) {
       c.add(path, "persistence.timeout", p?.timeout, `is out of range; allowed 1–${MAX_PERSISTENCE_TIMEOUT} seconds`);
     }
@@ -290,6 +306,7 @@ function buildRealServer(
     c.add(path, "realServer", rs, "is not an object");
     return undefined;
   }
+  checkKeys(c, path, rs, REAL_SERVER_KEYS);
   const addr = checkAddress(c, path, "address", rs.address);
   if (addr && addr.family !== svc.family) {
     c.add(path, "address", rs.address, `is ${addr.family} but the virtual service is ${svc.family}; IPVS cannot mix address families in one service`);
@@ -335,6 +352,7 @@ function buildAlias(c: IssueCollector, a: AliasSpec, svc: DesiredService, path: 
     c.addMessage(path, "port", a.port, `an alias needs an address+port virtual service; ${svc.path} is selected by firewall mark ${svc.fwmark}, so there is no port to redirect to.`);
     return undefined;
   }
+  checkKeys(c, path, a, ALIAS_KEYS);
   checkPort(c, path, "port", a.port);
   const method = a.method ?? "redirect";
   if (!oneOf(method, ALIAS_METHODS)) c.add(path, "method", a.method, `is not an alias method; allowed: ${ALIAS_METHODS.join(", ")}`);
@@ -428,6 +446,7 @@ function buildSysctls(
 
   for (const [key, value] of Object.entries(spec.sysctls ?? {})) {
     const prop = `sysctls["${key}"]`;
+    if (key === CONNTRACK_SYSCTL && aliases.length > 0) continue; // checked above, with the reason
     if (!SYSCTL_KEY.test(key)) {
       c.add(hostPath, prop, key, "is not a sysctl name; allowed: dotted lowercase names like net.ipv4.vs.expire_nodest_conn");
       continue;

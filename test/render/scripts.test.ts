@@ -1,0 +1,236 @@
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { HostSpec, buildDesiredHost } from "../../lib/model";
+import { planHost } from "../../lib/plan";
+import { ipvsRealServerRule, ipvsServiceRule, renderHost } from "../../lib/render";
+import { seedHost, seedService } from "../fixtures";
+
+const GOLDEN = path.join(__dirname, "golden", "seed");
+const render = (spec: HostSpec = seedHost()) => renderHost(planHost(buildDesiredHost(spec)));
+
+const VARIED: Record<string, HostSpec> = {
+  seed: seedHost(),
+  none: { name: "empty" },
+  mixed: {
+    name: "lb-mixed",
+    sysctls: { "net.ipv4.vs.expire_nodest_conn": 1 },
+    virtualServices: [
+      seedService(),
+      { name: "dns", protocol: "udp", address: "172.16.1.8", port: 53, scheduler: "wrr", persistence: { timeout: 300, netmask: "255.255.255.0" }, realServers: [{ address: "10.9.9.9", forwarding: "gatewaying", weight: 3 }] },
+      { name: "v6", address: "fd00:16::8", port: 1000, scheduler: "lc", realServers: [{ address: "fd00:16::8", port: 1001, forwarding: "masquerade" }], aliases: [{ port: 1010, method: "dnat", localClients: true }] },
+      { name: "mark", fwmark: 7, scheduler: "mh", schedulerFlags: ["mh-port"], realServers: [{ address: "10.0.0.2", forwarding: "gatewaying", upperThreshold: 100, lowerThreshold: 10 }] },
+    ],
+  },
+};
+
+let tmp: string;
+beforeAll(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cdktf-ipvs-render-"));
+});
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function writeScript(name: string, text: string): string {
+  const file = path.join(tmp, name);
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+describe("rendered scripts are valid POSIX sh", () => {
+  const shellcheck = spawnSync("shellcheck", ["--version"]);
+  test("shellcheck is installed (apt-get install shellcheck)", () => {
+    expect(shellcheck.status).toBe(0);
+  });
+
+  for (const [name, spec] of Object.entries(VARIED)) {
+    for (const script of ["apply.sh", "verify.sh", "destroy.sh"] as const) {
+      test(`${name}/${script} passes sh -n and shellcheck`, () => {
+        const file = writeScript(`${name}-${script}`, render(spec).scripts[script]);
+        expect(spawnSync("sh", ["-n", file]).status).toBe(0);
+        const result = spawnSync("shellcheck", ["-s", "sh", "-S", "style", file], { encoding: "utf8" });
+        expect(result.stdout + result.stderr).toBe("");
+        expect(result.status).toBe(0);
+      });
+    }
+  }
+});
+
+describe("golden files for the seed's scenario", () => {
+  const rendered = render();
+  for (const script of ["apply.sh", "verify.sh", "destroy.sh"] as const) {
+    test(`${script} matches test/render/golden/seed/${script} (UPDATE_GOLDEN=1 to refresh after a deliberate change)`, () => {
+      const file = path.join(GOLDEN, script);
+      if (process.env.UPDATE_GOLDEN === "1") {
+        fs.mkdirSync(GOLDEN, { recursive: true });
+        fs.writeFileSync(file, rendered.scripts[script]);
+      }
+      expect(rendered.scripts[script]).toBe(fs.readFileSync(file, "utf8"));
+    });
+  }
+});
+
+describe("apply.sh", () => {
+  const apply = render().scripts["apply.sh"];
+
+  test("runs the steps in plan order by default", () => {
+    expect(apply).toContain('STEPS="modules sysctls ipvs aliases boot"');
+  });
+
+  test("takes a lock so two runs cannot interleave", () => {
+    expect(apply).toMatch(/flock -w 300 9/);
+    expect(apply.indexOf("take_lock\n  make_tmp")).toBeGreaterThan(apply.indexOf("main() {"));
+  });
+
+  test("carries the seed's IPVS rules in ipvsadm -Sn form", () => {
+    expect(apply).toContain("-A -t 172.16.1.8:1000 -s rr\n-a -t 172.16.1.8:1000 -r 172.16.1.8:1001 -m -w 1\n-a -t 172.16.1.8:1000 -r 172.16.1.8:1002 -m -w 1\n");
+  });
+
+  test("puts alias rules in our own chain, with our comment, never in a built-in chain", () => {
+    expect(apply).toContain("-d 172.16.1.8/32 -p tcp -m tcp --dport 1010 -m comment --comment cdktf-ipvs:app -j REDIRECT --to-ports 1000");
+    expect(apply).toContain("-d 172.16.1.8/32 -p tcp -m tcp --dport 1020 -m comment --comment cdktf-ipvs:app -j DNAT --to-destination 172.16.1.8:1000");
+    expect(apply).toContain(`printf '*nat\\n:%s - [0:0]\\n' "$2"`);
+    expect(apply).toContain("--noflush");
+  });
+
+  test("never flushes whole tables or the IPVS table", () => {
+    for (const script of Object.values(render(VARIED.mixed).scripts)) {
+      expect(script).not.toMatch(/ipvsadm -C|ipvsadm --clear/);
+      expect(script).not.toMatch(/-t nat -F( |$)(?!"\$)/m);
+      expect(script).not.toMatch(/iptables(-restore)? [^\n]*-F PREROUTING|-F OUTPUT|-X PREROUTING/);
+      expect(script).not.toMatch(/iptables-restore(?! ?-w --noflush)/);
+    }
+  });
+
+  test("refuses to add alias rules unless conntrack is 1", () => {
+    expect(apply).toContain("REQUIRES_CONNTRACK=1");
+    expect(apply).toMatch(/refusing to install alias rules/);
+  });
+
+  test("quotes user-derived values in variable assignments", () => {
+    expect(apply).toContain("HOST_NAME='lb1'");
+  });
+});
+
+describe("ipvsadm rule text", () => {
+  const host = buildDesiredHost(VARIED.mixed);
+  const byName = (n: string) => host.services.find((s) => s.name === n)!;
+
+  test("persistence and netmask", () => {
+    expect(ipvsServiceRule(byName("dns"))).toBe("-A -u 172.16.1.8:53 -s wrr -p 300 -M 255.255.255.0");
+  });
+  test("IPv6 in brackets", () => {
+    const v6 = byName("v6");
+    expect(ipvsServiceRule(v6)).toBe("-A -t [fd00:16::8]:1000 -s lc");
+    expect(ipvsRealServerRule(v6, v6.realServers[0])).toBe("-a -t [fd00:16::8]:1000 -r [fd00:16::8]:1001 -m -w 1");
+  });
+  test("firewall mark, scheduler flags, thresholds, gatewaying", () => {
+    const mark = byName("mark");
+    expect(ipvsServiceRule(mark)).toBe("-A -f 7 -s mh -b mh-port");
+    expect(ipvsRealServerRule(mark, mark.realServers[0])).toBe("-a -f 7 -r 10.0.0.2:0 -g -w 1 -x 100 -y 10");
+  });
+});
+
+/** The script's functions without running main, to exercise them with real sh and awk. */
+function scriptLibrary(script: string): string {
+  const lines = script.split("\n");
+  const idx = lines.lastIndexOf('main "$@"');
+  return writeScript(`lib-${Math.random().toString(36).slice(2)}.sh`, lines.slice(0, idx).join("\n"));
+}
+
+function ipvsDiff(live: string, owned: string, spec: HostSpec = seedHost()): string[] {
+  const lib = scriptLibrary(render(spec).scripts["apply.sh"]);
+  const dir = fs.mkdtempSync(path.join(tmp, "diff-"));
+  fs.writeFileSync(path.join(dir, "live"), live);
+  fs.writeFileSync(path.join(dir, "owned"), owned);
+  const out = execFileSync("sh", ["-c", `. "${lib}"; desired_ipvs_rules >"$1/desired"; ipvs_diff "$1/desired" "$1/live" "$1/owned"`, "sh", dir], {
+    encoding: "utf8",
+  });
+  return out.split("\n").filter(Boolean);
+}
+
+describe("the IPVS diff in the host scripts (desired vs live, like kube-proxy)", () => {
+  const SEED_LIVE = "-A -t 172.16.1.8:1000 -s rr\n-a -t 172.16.1.8:1000 -r 172.16.1.8:1001 -m -w 1\n-a -t 172.16.1.8:1000 -r 172.16.1.8:1002 -m -w 1\n";
+  const OWNED = "-t 172.16.1.8:1000\n";
+
+  test("an empty host gets the service, then its real servers", () => {
+    expect(ipvsDiff("", "")).toEqual([
+      "ADD_SERVICE\t-t 172.16.1.8:1000\t-\t-s rr\t-",
+      "ADD_REAL\t-t 172.16.1.8:1000\t172.16.1.8:1001\t-m -w 1\t-",
+      "ADD_REAL\t-t 172.16.1.8:1000\t172.16.1.8:1002\t-m -w 1\t-",
+    ]);
+  });
+
+  test("a host in sync needs nothing", () => {
+    expect(ipvsDiff(SEED_LIVE, OWNED)).toEqual([]);
+  });
+
+  test("a changed weight is edited in place, not re-added", () => {
+    const live = SEED_LIVE.replace("1002 -m -w 1", "1002 -m -w 9");
+    expect(ipvsDiff(live, OWNED)).toEqual(["EDIT_REAL\t-t 172.16.1.8:1000\t172.16.1.8:1002\t-m -w 1\t-m -w 9"]);
+  });
+
+  test("a changed scheduler is edited in place", () => {
+    const live = SEED_LIVE.replace("-s rr", "-s wlc");
+    expect(ipvsDiff(live, OWNED)).toEqual(["EDIT_SERVICE\t-t 172.16.1.8:1000\t-\t-s rr\t-s wlc"]);
+  });
+
+  test("an extra real server in our service is deleted, before anything is added", () => {
+    const live = SEED_LIVE.replace("1001 -m -w 1", "1003 -m -w 1");
+    expect(ipvsDiff(live, OWNED)).toEqual([
+      "DEL_REAL\t-t 172.16.1.8:1000\t172.16.1.8:1003\t-\t-m -w 1",
+      "ADD_REAL\t-t 172.16.1.8:1000\t172.16.1.8:1001\t-m -w 1\t-",
+    ]);
+  });
+
+  test("a service we owned and no longer declare is deleted", () => {
+    const live = `${SEED_LIVE}-A -t 172.16.1.8:2000 -s rr\n`;
+    expect(ipvsDiff(live, `${OWNED}-t 172.16.1.8:2000\n`)).toEqual(["DEL_SERVICE\t-t 172.16.1.8:2000\t-\t-\t-s rr"]);
+  });
+
+  test("foreign services are never touched", () => {
+    const live = `${SEED_LIVE}-A -t 10.0.0.1:80 -s wlc\n-a -t 10.0.0.1:80 -r 10.0.0.2:80 -g -w 1\n`;
+    expect(ipvsDiff(live, OWNED)).toEqual([]);
+  });
+
+  test("a desired service that exists but is not ours is reported as FOREIGN, not edited", () => {
+    const live = "-A -t 172.16.1.8:1000 -s wlc\n-a -t 172.16.1.8:1000 -r 10.0.0.9:1000 -g -w 1\n";
+    const diff = ipvsDiff(live, "");
+    expect(diff).toContain("FOREIGN\t-t 172.16.1.8:1000\t-\t-s rr\t-s wlc");
+    expect(diff.filter((d) => d.startsWith("DEL_") || d.startsWith("EDIT_"))).toEqual([]);
+  });
+});
+
+describe("destroy.sh", () => {
+  const destroy = render().scripts["destroy.sh"];
+  test("undoes boot, aliases, ipvs, sysctls, modules in that order by default", () => {
+    expect(destroy).toContain("STEPS='boot aliases ipvs sysctls modules'");
+  });
+  test("skips a step whose generation was superseded (create-before-destroy replacement)", () => {
+    expect(destroy).toMatch(/superseded by generation \$current; nothing to undo/);
+  });
+  test("deletes only owned IPVS services and leaves modules loaded", () => {
+    expect(destroy).toMatch(/done <"\$OWNED_SERVICES"/);
+    expect(destroy).not.toMatch(/modprobe -r|rmmod/);
+  });
+});
+
+describe("verify.sh", () => {
+  const verify = render().scripts["verify.sh"];
+  test("names the conntrack pairing when conntrack is not 1", () => {
+    expect(verify).toContain("net.ipv4.vs.conntrack is $have but aliases exist");
+  });
+  test("checks every persistence file", () => {
+    expect(verify).toContain('verify_file "$MODULES_FILE" content_modules_conf');
+    expect(verify).toContain('verify_file "$SYSCTL_FILE" content_sysctl_conf');
+    expect(verify).toContain('verify_file "$UNIT_FILE" content_boot_unit');
+  });
+});
+
+describe("split_chain_entry", () => {
+  test("splits COMMAND:CHAIN:PARENT", () => {
+    const lib = scriptLibrary(render().scripts["apply.sh"]);
+    const out = execFileSync("sh", ["-c", `. "${lib}"; split_chain_entry ip6tables:CDKTF-IPVS-OUT:OUTPUT; echo "$cmd|$chain|$parent"`], { encoding: "utf8" });
+    expect(out.trim()).toBe("ip6tables|CDKTF-IPVS-OUT|OUTPUT");
+  });
+});
