@@ -6,4 +6,5 @@ module.exports = {
   testMatch: ["**/*.test.ts"],
   testPathIgnorePatterns: ["/node_modules/", "\\.e2e\\.test\\.ts$"],
   testTimeout: 120000,
+  setupFilesAfterEnv: ["<rootDir>/test/setup-cdktf.ts"],
 };

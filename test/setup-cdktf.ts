@@ -1,0 +1,3 @@
+import { Testing } from "cdktf";
+// Adds toHaveResourceWithProperties, toBeValidTerraform and toPlanSuccessfully to expect().
+Testing.setupJest();
