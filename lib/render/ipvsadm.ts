@@ -28,8 +28,14 @@ export function ipvsServiceRule(svc: DesiredService): string {
   return line;
 }
 
+/**
+ * `ipvsadm -Sn` prints `-a KEY -r RS FWD -w W` (ipvsadm 1.31 adds `--tun-type ipip` for -i) and
+ * leaves thresholds out; the host script appends them from `ipvsadm -Ln --thresholds`, as
+ * ` -x U -y L`, so that this text and the live text compare equal.
+ */
 export function ipvsRealServerRule(svc: DesiredService, rs: DesiredRealServer): string {
   let line = `-a ${ipvsServiceKey(svc)} -r ${hostPort(svc.family, rs.address, rs.port)} ${FORWARDING_FLAG[rs.forwarding]} -w ${rs.weight}`;
+  if (rs.forwarding === "ipip") line += " --tun-type ipip";
   if (rs.upperThreshold > 0) line += ` -x ${rs.upperThreshold}`;
   if (rs.lowerThreshold > 0) line += ` -y ${rs.lowerThreshold}`;
   return line;

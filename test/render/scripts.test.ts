@@ -138,12 +138,13 @@ function scriptLibrary(script: string): string {
   return writeScript(`lib-${Math.random().toString(36).slice(2)}.sh`, lines.slice(0, idx).join("\n"));
 }
 
-function ipvsDiff(live: string, owned: string, spec: HostSpec = seedHost()): string[] {
+function ipvsDiff(live: string, owned: string, spec: HostSpec = seedHost(), thresholds = ""): string[] {
   const lib = scriptLibrary(render(spec).scripts["apply.sh"]);
   const dir = fs.mkdtempSync(path.join(tmp, "diff-"));
   fs.writeFileSync(path.join(dir, "live"), live);
   fs.writeFileSync(path.join(dir, "owned"), owned);
-  const out = execFileSync("sh", ["-c", `. "${lib}"; desired_ipvs_rules >"$1/desired"; ipvs_diff "$1/desired" "$1/live" "$1/owned"`, "sh", dir], {
+  fs.writeFileSync(path.join(dir, "thresholds"), thresholds);
+  const out = execFileSync("sh", ["-c", `. "${lib}"; desired_ipvs_rules >"$1/desired"; ipvs_diff "$1/desired" "$1/thresholds" "$1/live" "$1/owned"`, "sh", dir], {
     encoding: "utf8",
   });
   return out.split("\n").filter(Boolean);
@@ -168,6 +169,39 @@ describe("the IPVS diff in the host scripts (desired vs live, like kube-proxy)",
   test("a changed weight is edited in place, not re-added", () => {
     const live = SEED_LIVE.replace("1002 -m -w 1", "1002 -m -w 9");
     expect(ipvsDiff(live, OWNED)).toEqual(["EDIT_REAL\t-t 172.16.1.8:1000\t172.16.1.8:1002\t-m -w 1\t-m -w 9"]);
+  });
+
+  describe("thresholds, which ipvsadm -Sn leaves out, come from ipvsadm -Ln --thresholds", () => {
+    const spec = seedHost({
+      virtualServices: [
+        seedService({
+          aliases: [],
+          realServers: [
+            { address: "172.16.1.8", port: 1001, forwarding: "masquerade", upperThreshold: 100, lowerThreshold: 10 },
+            { address: "172.16.1.8", port: 1002, forwarding: "masquerade" },
+          ],
+        }),
+      ],
+    });
+    const listing = (u: number, l: number) =>
+      [
+        "IP Virtual Server version 1.2.1 (size=4096)",
+        "Prot LocalAddress:Port            Uthreshold Lthreshold ActiveConn InActConn",
+        "  -> RemoteAddress:Port",
+        "TCP  172.16.1.8:1000 rr",
+        `  -> 172.16.1.8:1001               ${u}        ${l}         0          0`,
+        "  -> 172.16.1.8:1002               0          0          0          0",
+        "",
+      ].join("\n");
+
+    test("equal thresholds need nothing", () => {
+      expect(ipvsDiff(SEED_LIVE, OWNED, spec, listing(100, 10))).toEqual([]);
+    });
+    test("a changed threshold is edited with the full option set", () => {
+      expect(ipvsDiff(SEED_LIVE, OWNED, spec, listing(50, 10))).toEqual([
+        "EDIT_REAL\t-t 172.16.1.8:1000\t172.16.1.8:1001\t-m -w 1 -x 100 -y 10\t-m -w 1 -x 50 -y 10",
+      ]);
+    });
   });
 
   test("a changed scheduler is edited in place", () => {

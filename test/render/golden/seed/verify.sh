@@ -130,7 +130,7 @@ WantedBy=multi-user.target
 CDKTF_IPVS_EOF
 }
 
-# ipvs_diff DESIRED LIVE OWNED: changes that turn LIVE into DESIRED for owned services.
+# ipvs_diff DESIRED THRESHOLDS LIVE OWNED: changes that turn LIVE into DESIRED for owned services.
 ipvs_diff() {
   awk 'function parse(line,   n, i, t) {
   n = split(line, t, " ")
@@ -143,8 +143,21 @@ ipvs_diff() {
   for (; i <= n; i++) opts = opts (opts == "" ? "" : " ") t[i]
 }
 FILENAME == ARGV[1] { parse($0); if (kind == "-A") D[key] = opts; else if (kind == "-a") DR[key SUBSEP rs] = opts; next }
-FILENAME == ARGV[2] { parse($0); if (kind == "-A") L[key] = opts; else if (kind == "-a") LR[key SUBSEP rs] = opts; next }
-FILENAME == ARGV[3] { if ($0 != "") O[$0] = 1; next }
+FILENAME == ARGV[2] {
+  if ($1 == "TCP") svc = "-t " $2
+  else if ($1 == "UDP") svc = "-u " $2
+  else if ($1 == "SCTP") svc = "--sctp-service " $2
+  else if ($1 == "FWM") svc = "-f " $2 ($3 == "IPv6" ? " -6" : "")
+  else if ($1 == "->" && svc != "" && $3 ~ /^[0-9]+$/ && $4 ~ /^[0-9]+$/) {
+    th = ""
+    if ($3 > 0) th = th " -x " $3
+    if ($4 > 0) th = th " -y " $4
+    TH[svc SUBSEP $2] = th
+  }
+  next
+}
+FILENAME == ARGV[3] { parse($0); if (kind == "-A") L[key] = opts; else if (kind == "-a") LR[key SUBSEP rs] = opts TH[key SUBSEP rs]; next }
+FILENAME == ARGV[4] { if ($0 != "") O[$0] = 1; next }
 END {
   for (k in D) if ((k in L) && !(k in O)) print "0\tFOREIGN\t" k "\t-\t" D[k] "\t" L[k]
   for (kr in LR) {
@@ -161,7 +174,7 @@ END {
     if (!(kr in LR)) print "4\tADD_REAL\t" p[1] "\t" p[2] "\t" DR[kr] "\t-"
     else if ((p[1] in O) && LR[kr] != DR[kr]) print "4\tEDIT_REAL\t" p[1] "\t" p[2] "\t" DR[kr] "\t" LR[kr]
   }
-}' "$1" "$2" "$3" | sort | cut -f2-
+}' "$1" "$2" "$3" "$4" | sort | cut -f2-
 }
 
 # Reads live IPVS state into $TMP/live.ipvs and works out the changes into $TMP/changes.
@@ -169,7 +182,8 @@ ipvs_changes() {
   need ipvsadm "apt-get install ipvsadm"
   desired_ipvs_rules >"$TMP/desired.ipvs"
   ipvsadm -Sn >"$TMP/live.ipvs" || die "ipvsadm -Sn failed (is ip_vs loaded?)"
-  ipvs_diff "$TMP/desired.ipvs" "$TMP/live.ipvs" "$1" >"$TMP/changes"
+  ipvsadm -Ln --thresholds >"$TMP/thresholds.ipvs" 2>/dev/null || : >"$TMP/thresholds.ipvs"
+  ipvs_diff "$TMP/desired.ipvs" "$TMP/thresholds.ipvs" "$TMP/live.ipvs" "$1" >"$TMP/changes"
 }
 
 ipt_chain_exists() { "$1" -w -t nat -S "$2" >/dev/null 2>&1; }
