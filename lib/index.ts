@@ -1,4 +1,5 @@
 export * from "./model";
 export * from "./plan";
 export * from "./render";
+export * from "./policy";
 export * from "./constructs";

@@ -4,18 +4,26 @@
  *
  *   cdktf-ipvs plan   --spec spec.json              print the ordered steps per host
  *   cdktf-ipvs render --spec spec.json --out DIR    write DIR/<host>/{apply,verify,destroy}.sh, manifest.json
+ *   cdktf-ipvs check  --spec spec.json [--strict]       policy rules over the spec
+ *   cdktf-ipvs check-plan --plan plan.json [--strict]   plan-time checks over `terraform show -json`
  */
 import * as fs from "fs";
 import * as path from "path";
 import { DesiredHost, IpvsModelError, IpvsSpec, buildDesiredSpec } from "../model";
 import { formatPlan, planHost } from "../plan";
+import { Finding, checkHost, checkTerraformPlan, formatFinding } from "../policy";
 import { renderHost } from "../render";
 
 const USAGE = `usage:
   cdktf-ipvs plan   --spec SPEC.json
-  cdktf-ipvs render --spec SPEC.json --out DIR`;
+  cdktf-ipvs render --spec SPEC.json --out DIR
+  cdktf-ipvs check  --spec SPEC.json [--strict]
+  cdktf-ipvs check-plan --plan PLAN.json [--strict]   (PLAN.json from: terraform show -json PLANFILE)`;
 
 export class CliError extends Error {}
+
+/** Options that take no value. */
+const FLAGS = ["--strict"];
 
 interface Io {
   out(text: string): void;
@@ -28,6 +36,10 @@ function parseArgs(argv: string[]): { command: string; options: Record<string, s
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];
     if (!arg.startsWith("--")) throw new CliError(`unexpected argument "${arg}"\n${USAGE}`);
+    if (FLAGS.includes(arg)) {
+      options[arg.slice(2)] = "yes";
+      continue;
+    }
     const value = rest[i + 1];
     if (value === undefined || value.startsWith("--")) throw new CliError(`${arg} needs a value\n${USAGE}`);
     options[arg.slice(2)] = value;
@@ -36,21 +48,32 @@ function parseArgs(argv: string[]): { command: string; options: Record<string, s
   return { command: command ?? "", options };
 }
 
-function loadSpec(file: string | undefined): DesiredHost[] {
-  if (!file) throw new CliError(`--spec is required\n${USAGE}`);
+function readJson(what: string, file: string | undefined): unknown {
+  if (!file) throw new CliError(`--${what} is required\n${USAGE}`);
   let text: string;
   try {
     text = fs.readFileSync(file, "utf8");
   } catch (e) {
-    throw new CliError(`cannot read spec ${file}: ${(e as Error).message}`);
+    throw new CliError(`cannot read ${what} ${file}: ${(e as Error).message}`);
   }
-  let spec: IpvsSpec;
   try {
-    spec = JSON.parse(text) as IpvsSpec;
+    return JSON.parse(text);
   } catch (e) {
-    throw new CliError(`spec ${file} is not valid JSON: ${(e as Error).message}`);
+    throw new CliError(`${what} ${file} is not valid JSON: ${(e as Error).message}`);
   }
-  return buildDesiredSpec(spec);
+}
+
+function loadSpec(file: string | undefined): DesiredHost[] {
+  return buildDesiredSpec(readJson("spec", file) as IpvsSpec);
+}
+
+/** Prints findings; exit 1 on errors (or on warnings with --strict). */
+function report(findings: Finding[], strict: boolean, io: Io): number {
+  for (const f of findings) (f.level === "error" ? io.err : io.out)(formatFinding(f));
+  const errors = findings.filter((f) => f.level === "error").length;
+  const warnings = findings.filter((f) => f.level === "warning").length;
+  io.out(`${errors} error(s), ${warnings} warning(s), ${findings.length - errors - warnings} info`);
+  return errors > 0 || (strict && warnings > 0) ? 1 : 0;
 }
 
 function writeRendered(hosts: DesiredHost[], outDir: string, io: Io): void {
@@ -81,6 +104,12 @@ export function runCli(argv: string[], io: Io = { out: (t) => console.log(t), er
         if (!options.out) throw new CliError(`--out is required\n${USAGE}`);
         writeRendered(loadSpec(options.spec), options.out, io);
         return 0;
+      }
+      case "check":
+        return report(loadSpec(options.spec).flatMap((h) => checkHost(h)), options.strict === "yes", io);
+      case "check-plan": {
+        const findings = checkTerraformPlan(readJson("plan", options.plan));
+        return report(findings, options.strict === "yes", io);
       }
       case "help":
       case "--help":

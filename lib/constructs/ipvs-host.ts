@@ -3,7 +3,7 @@
  * lib/plan and lib/render, and wires the rendered scripts into a fixed chain of provisioning
  * resources (one per plan step, not one per rule).
  */
-import { Fn, Lazy, TerraformResource, TerraformSelf, TerraformVariable, Token } from "cdktf";
+import { Annotations, Fn, Lazy, TerraformResource, TerraformSelf, TerraformVariable, Token } from "cdktf";
 import { Construct, IValidation } from "constructs";
 import {
   AliasSpec,
@@ -20,6 +20,7 @@ import {
   formatIssue,
 } from "../model";
 import { HostPlan, StepName, planHost } from "../plan";
+import { checkHost, formatFinding } from "../policy";
 import { HOST_LAYOUT, RenderedHost, renderHost, shQuote } from "../render";
 import { PROVISIONING_ENGINES, ProvisioningEngine, createStepResource, selfInput, selfTrigger } from "./engine";
 import { escapeTerraformTemplate } from "./terraform-text";
@@ -339,16 +340,28 @@ export class IpvsHost extends Construct {
   }
 }
 
+/** Model errors and error-level policy findings fail synth; warnings become annotations. */
 class HostValidation implements IValidation {
+  private annotated = false;
   constructor(private readonly host: IpvsHost) {}
   validate(): string[] {
+    let desired: DesiredHost;
     try {
-      void this.host.desiredState;
-      return [];
+      desired = this.host.desiredState;
     } catch (e) {
       if (e instanceof IpvsModelError) return e.issues.map(formatIssue);
       throw e;
     }
+    const findings = checkHost(desired);
+    if (!this.annotated) {
+      this.annotated = true;
+      for (const f of findings.filter((x) => x.level !== "error")) {
+        const text = `${f.ruleId} ${f.path}: ${f.detail}. ${f.fix}`;
+        if (f.level === "warning") Annotations.of(this.host).addWarning(text);
+        else Annotations.of(this.host).addInfo(text);
+      }
+    }
+    return findings.filter((f) => f.level === "error").map(formatFinding);
   }
 }
 

@@ -14,7 +14,7 @@ export * from "./ipvsadm";
 export * from "./iptables";
 export * from "./persistence";
 export * from "./shell";
-export { HostScripts, renderScripts } from "./scripts";
+export { DESIRED_STATE_MARKER, HostScripts, readDesiredState, renderScripts } from "./scripts";
 
 export interface HostManifest {
   readonly host: string;

@@ -11,7 +11,7 @@
  *   comment. Chains are replaced atomically with `iptables-restore --noflush`.
  * - Files: only the paths in HOST_LAYOUT.
  */
-import { hostNeedsConntrack } from "../model";
+import { DesiredHost, hostNeedsConntrack } from "../model";
 import { HostPlan, PlanStep, StepName } from "../plan";
 import { aliasChains, jumpRuleTokens } from "./iptables";
 import { ipvsRules, ipvsServiceKey } from "./ipvsadm";
@@ -213,9 +213,19 @@ remove_alias_chain() {
 `;
 }
 
+/** Marks the line of apply.sh that carries the host's desired state, for plan-time checks. */
+export const DESIRED_STATE_MARKER = "# cdktf-ipvs-desired-state: ";
+
+/** The desired state apply.sh was rendered from (JSON on one comment line), or undefined. */
+export function readDesiredState(applyScript: string): DesiredHost | undefined {
+  const line = applyScript.split("\n").find((l) => l.startsWith(DESIRED_STATE_MARKER));
+  return line ? (JSON.parse(line.slice(DESIRED_STATE_MARKER.length)) as DesiredHost) : undefined;
+}
+
 function applyScript(plan: HostPlan): string {
   const usage = "apply.sh [--generation ID] [--boot] [modules|sysctls|ipvs|aliases|boot ...]  (default: all, in order)";
   return `${prelude(plan, "apply", usage)}
+${DESIRED_STATE_MARKER}${JSON.stringify(plan.host)}
 # install_file PATH MODE: content on stdin; writes only when it differs, atomically.
 install_file() {
   cat >"$1.cdktf-ipvs.tmp"

@@ -129,3 +129,55 @@ describe("schema/spec.schema.json", () => {
     expect(run(["plan", "--spec", writeSpec(tmpDir(), spec)]).code).toBe(1);
   });
 });
+
+describe("cdktf-ipvs check", () => {
+  test("prints findings with rule ids and passes without errors", () => {
+    const result = run(["check", "--spec", path.join(ROOT, "examples", "seed.spec.json")]);
+    expect(result.code).toBe(0);
+    expect(result.out).toContain("[warning] IPVS002 spec.hosts[0]");
+    expect(result.out).toContain("0 error(s), 1 warning(s), 1 info");
+  });
+
+  test("--strict fails on warnings", () => {
+    expect(run(["check", "--spec", path.join(ROOT, "examples", "seed.spec.json"), "--strict"]).code).toBe(1);
+  });
+
+  test("a compliant spec passes --strict", () => {
+    const spec = { hosts: [seedHost({ sysctls: { "net.netfilter.nf_conntrack_max": 262144, "net.ipv4.vs.expire_nodest_conn": 1 } })] };
+    const result = run(["check", "--spec", writeSpec(tmpDir(), spec), "--strict"]);
+    expect(result.out).toContain("0 error(s), 0 warning(s), 0 info");
+    expect(result.code).toBe(0);
+  });
+
+  test("check-plan reads terraform show -json and reports IPVS006 for a hand-edited plan", () => {
+    const plan = {
+      configuration: {
+        root_module: {
+          resources: [
+            { address: "terraform_data.v", depends_on: ["terraform_data.a"], provisioners: [{ type: "remote-exec", expressions: { inline: { constant_value: ["sh /var/lib/cdktf-ipvs/verify.sh"] } } }] },
+            {
+              address: "terraform_data.a",
+              depends_on: ["terraform_data.s"],
+              provisioners: [
+                { type: "file", expressions: { content: { constant_value: `# cdktf-ipvs-desired-state: ${JSON.stringify({ name: "x", path: "p", services: [], aliases: [], modules: [], sysctls: [] })}\n` } } },
+                { type: "remote-exec", expressions: { inline: { constant_value: ["sh /var/lib/cdktf-ipvs/apply.sh --generation ${self.id} aliases"] } } },
+              ],
+            },
+            {
+              address: "terraform_data.s",
+              provisioners: [
+                { type: "file", expressions: { content: { constant_value: `# cdktf-ipvs-desired-state: ${JSON.stringify({ name: "x", path: "p", services: [], aliases: [], modules: [{ name: "ip_vs" }], sysctls: [] })}\n` } } },
+                { type: "remote-exec", expressions: { inline: { constant_value: ["sh /var/lib/cdktf-ipvs/apply.sh --generation ${self.id} sysctls"] } } },
+              ],
+            },
+          ],
+        },
+      },
+    };
+    const file = path.join(tmpDir(), "plan.json");
+    fs.writeFileSync(file, JSON.stringify(plan));
+    const result = run(["check-plan", "--plan", file]);
+    expect(result.code).toBe(1);
+    expect(result.err).toContain("[error] IPVS006 p:");
+  });
+});
