@@ -6,11 +6,14 @@
  *   cdktf-ipvs render --spec spec.json --out DIR    write DIR/<host>/{apply,verify,destroy}.sh, manifest.json
  *   cdktf-ipvs check  --spec spec.json [--strict]       policy rules over the spec
  *   cdktf-ipvs check-plan --plan plan.json [--strict]   plan-time checks over `terraform show -json`
+ *   cdktf-ipvs drift --spec spec.json --host NAME --ssh [user@]host[:port] [--identity KEY] [--no-host-key-check]
+ *                                                   run verify.sh on the live host; exit 1 on drift
  */
 import * as fs from "fs";
 import * as path from "path";
 import { DesiredHost, IpvsModelError, IpvsSpec, buildDesiredSpec } from "../model";
 import { formatPlan, planHost } from "../plan";
+import { DriftCheckError, HostRunner, SshRunner, SshTarget, checkDrift, parseSshTarget } from "../drift";
 import { Finding, checkHost, checkTerraformPlan, formatFinding } from "../policy";
 import { renderHost } from "../render";
 
@@ -18,12 +21,13 @@ const USAGE = `usage:
   cdktf-ipvs plan   --spec SPEC.json
   cdktf-ipvs render --spec SPEC.json --out DIR
   cdktf-ipvs check  --spec SPEC.json [--strict]
-  cdktf-ipvs check-plan --plan PLAN.json [--strict]   (PLAN.json from: terraform show -json PLANFILE)`;
+  cdktf-ipvs check-plan --plan PLAN.json [--strict]   (PLAN.json from: terraform show -json PLANFILE)
+  cdktf-ipvs drift --spec SPEC.json --host NAME --ssh [user@]host[:port] [--identity KEY] [--no-host-key-check]`;
 
 export class CliError extends Error {}
 
 /** Options that take no value. */
-const FLAGS = ["--strict"];
+const FLAGS = ["--strict", "--no-host-key-check"];
 
 interface Io {
   out(text: string): void;
@@ -90,8 +94,16 @@ function writeRendered(hosts: DesiredHost[], outDir: string, io: Io): void {
   }
 }
 
+export interface CliDeps {
+  /** How `drift` reaches a host; tests pass a fake. */
+  readonly runner: (target: SshTarget) => HostRunner;
+}
+
+const DEFAULT_DEPS: CliDeps = { runner: (target) => new SshRunner(target) };
+const CONSOLE_IO: Io = { out: (t) => console.log(t), err: (t) => console.error(t) };
+
 /** Runs the CLI; returns the exit code. */
-export function runCli(argv: string[], io: Io = { out: (t) => console.log(t), err: (t) => console.error(t) }): number {
+export function runCli(argv: string[], io: Io = CONSOLE_IO, deps: CliDeps = DEFAULT_DEPS): number {
   try {
     const { command, options } = parseArgs(argv);
     switch (command) {
@@ -111,6 +123,27 @@ export function runCli(argv: string[], io: Io = { out: (t) => console.log(t), er
         const findings = checkTerraformPlan(readJson("plan", options.plan));
         return report(findings, options.strict === "yes", io);
       }
+      case "drift": {
+        const hosts = loadSpec(options.spec);
+        const host = hosts.find((h) => h.name === options.host) ?? (hosts.length === 1 && !options.host ? hosts[0] : undefined);
+        if (!host) throw new CliError(`--host must name one of the spec's hosts: ${hosts.map((h) => h.name).join(", ")}`);
+        if (!options.ssh) throw new CliError(`--ssh is required\n${USAGE}`);
+        let target;
+        try {
+          target = parseSshTarget(options.ssh);
+        } catch (e) {
+          throw new CliError((e as Error).message);
+        }
+        const runner = deps.runner({ ...target, identityFile: options.identity, noHostKeyCheck: options["no-host-key-check"] === "yes" });
+        const report = checkDrift(host, runner);
+        if (report.inSync) {
+          io.out(`${host.name}: in sync with the desired state`);
+          return 0;
+        }
+        io.err(`${host.name}: ${report.differences.length} difference(s) from the desired state:`);
+        for (const d of report.differences) io.err(`  - ${d}`);
+        return 1;
+      }
       case "help":
       case "--help":
       case "-h":
@@ -124,7 +157,7 @@ export function runCli(argv: string[], io: Io = { out: (t) => console.log(t), er
       io.err(`invalid spec (${e.issues.length} problem${e.issues.length === 1 ? "" : "s"}); nothing written:\n${e.message}`);
       return 1;
     }
-    if (e instanceof CliError) {
+    if (e instanceof CliError || e instanceof DriftCheckError) {
       io.err(e.message);
       return 2;
     }

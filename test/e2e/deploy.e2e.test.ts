@@ -165,6 +165,15 @@ function ourIpvs(guest: LabGuest): string[] {
     .sort();
 }
 
+/** `cdktf-ipvs drift` over SSH from the machine running the tests. */
+function driftFromOutside(guest: LabGuest, dir: string, spec: HostSpec) {
+  const file = path.join(dir, "drift-spec.json");
+  fs.writeFileSync(file, JSON.stringify({ hosts: [spec] }));
+  // The lab guest's host key changes with every image build, hence --no-host-key-check.
+  const args = ["drift", "--spec", file, "--host", spec.name, "--ssh", `root@127.0.0.1:${guest.sshPort}`, "--identity", guest.privateKeyPath, "--no-host-key-check"];
+  return spawnSync("node", [path.join(REPO_ROOT, "bin", "cdktf-ipvs.js"), ...args], { encoding: "utf8", timeout: 120_000 });
+}
+
 function verify(guest: LabGuest) {
   return guest.ssh("sh /var/lib/cdktf-ipvs/verify.sh");
 }
@@ -251,15 +260,19 @@ describe.each([
     expect(verify(guest).code).toBe(0);
   });
 
-  test("verify names drift on the live host", () => {
+  test("drift on the live host is named, by verify.sh there and by `cdktf-ipvs drift` from outside", () => {
     guest.sshOk("sysctl -qw net.ipv4.vs.conntrack=0 && ipvsadm -e -t 172.16.1.8:1000 -r 172.16.1.8:1001 -m -w 9");
     const v = verify(guest);
     expect(v.code).toBe(1);
     expect(v.stdout).toContain("DRIFT: net.ipv4.vs.conntrack is 0 but aliases exist");
     expect(v.stdout).toContain("DRIFT: IPVS service -t 172.16.1.8:1000: real server 172.16.1.8:1001 differs: want '-m -w 1', live '-m -w 9'");
+    const outside = driftFromOutside(guest, deployment.dir, V2);
+    expect(outside.status).toBe(1);
+    expect(outside.stderr).toContain("- net.ipv4.vs.conntrack is 0 but aliases exist");
     // apply.sh converges it back.
     guest.sshOk("sh /var/lib/cdktf-ipvs/apply.sh");
     expect(verify(guest).code).toBe(0);
+    expect(driftFromOutside(guest, deployment.dir, V2).status).toBe(0);
   });
 
   test("reboot: services, aliases and conntrack=1 come back through our persistence, and the alias works", async () => {

@@ -93,13 +93,20 @@ describe("apply.sh", () => {
     expect(apply).toContain("--noflush");
   });
 
-  test("never flushes whole tables or the IPVS table", () => {
+  test("never clears the IPVS table, and flushes or deletes only our own chains", () => {
     for (const script of Object.values(render(VARIED.mixed).scripts)) {
-      expect(script).not.toMatch(/ipvsadm -C|ipvsadm --clear/);
-      expect(script).not.toMatch(/-t nat -F( |$)(?!"\$)/m);
-      expect(script).not.toMatch(/iptables(-restore)? [^\n]*-F PREROUTING|-F OUTPUT|-X PREROUTING/);
-      expect(script).not.toMatch(/iptables-restore(?! ?-w --noflush)/);
+      expect(script).not.toMatch(/ipvsadm (-C|--clear)/);
+      // Every -F / -X names a chain variable that only ever holds CDKTF-IPVS-PRE or -OUT.
+      const flushes = [...script.matchAll(/ -t nat -([FX]) (\S+)/g)].map((m) => m[2]);
+      expect(flushes.length).toBeGreaterThan(0);
+      for (const chain of flushes) expect(chain).toBe('"$2"');
+      // iptables-restore is only ever used with --noflush, so other chains survive.
+      const restores = [...script.matchAll(/-restore" ([^<\n]*)</g)].map((m) => m[1].trim());
+      for (const args of restores) expect(args).toBe("-w --noflush");
     }
+    expect(render(VARIED.mixed).scripts["apply.sh"]).toContain(
+      "CHAINS='iptables:CDKTF-IPVS-PRE:PREROUTING iptables:CDKTF-IPVS-OUT:OUTPUT ip6tables:CDKTF-IPVS-PRE:PREROUTING ip6tables:CDKTF-IPVS-OUT:OUTPUT'",
+    );
   });
 
   test("refuses to add alias rules unless conntrack is 1", () => {
