@@ -21,7 +21,7 @@ import {
 } from "../model";
 import { HostPlan, StepName, planHost } from "../plan";
 import { checkHost, formatFinding } from "../policy";
-import { HOST_LAYOUT, RenderedHost, renderHost, shQuote } from "../render";
+import { HOST_LAYOUT, RenderedHost, renderHost, stepCommands } from "../render";
 import { PROVISIONING_ENGINES, ProvisioningEngine, createStepResource, selfInput, selfTrigger } from "./engine";
 import { escapeTerraformTemplate } from "./terraform-text";
 
@@ -313,34 +313,26 @@ export class IpvsHost extends Construct {
   private provisionersFor(step: StepName): unknown[] {
     const script = (name: "apply.sh" | "verify.sh" | "destroy.sh") =>
       Lazy.stringValue({ produce: () => escapeTerraformTemplate(this.planned().rendered.scripts[name]) });
-    const dir = HOST_LAYOUT.stateDir;
     // Terraform's id of this very resource: tells a superseded resource's destroy from a real one.
-    const generation = TerraformSelf.getString("id");
-    const prepare = { type: "remote-exec", inline: [`mkdir -p ${shQuote(dir)} && chmod 700 ${shQuote(dir)}`] };
+    const commands = stepCommands(step, TerraformSelf.getString("id"));
+    const prepare = { type: "remote-exec", inline: [commands.prepare] };
     if (step === "verify") {
       return [
         prepare,
         { type: "file", content: script("verify.sh"), destination: HOST_LAYOUT.verifyScript },
-        { type: "remote-exec", inline: [`sh ${HOST_LAYOUT.verifyScript}`] },
+        { type: "remote-exec", inline: [commands.run] },
       ];
     }
     return [
       prepare,
       { type: "file", content: script("apply.sh"), destination: HOST_LAYOUT.applyScript },
       { type: "file", content: script("destroy.sh"), destination: HOST_LAYOUT.destroyScript },
-      { type: "remote-exec", inline: [`sh ${HOST_LAYOUT.applyScript} --generation ${generation} ${step}`] },
-      {
-        type: "remote-exec",
-        when: "destroy",
-        inline: [
-          `if [ -f ${HOST_LAYOUT.destroyScript} ]; then sh ${HOST_LAYOUT.destroyScript} --generation ${generation} ${step}; else echo 'cdktf-ipvs: nothing to undo for ${step}'; fi`,
-        ],
-      },
+      { type: "remote-exec", inline: [commands.run] },
+      { type: "remote-exec", when: "destroy", inline: [commands.undo] },
     ];
   }
 }
 
-/** Model errors and error-level policy findings fail synth; warnings become annotations. */
 class HostValidation implements IValidation {
   private annotated = false;
   constructor(private readonly host: IpvsHost) {}

@@ -5,8 +5,8 @@
  * steps. Then runs the host rules on what will really be applied.
  */
 import { DesiredHost } from "../model";
-import { STEP_NAMES, StepName } from "../plan";
-import { HOST_LAYOUT, readDesiredState } from "../render";
+import { StepName } from "../plan";
+import { readDesiredState, stepOfCommand } from "../render";
 import { checkHost } from "./index";
 import { Finding } from "./rule";
 
@@ -23,12 +23,10 @@ interface PlanModule {
 
 interface StepResource {
   address: string;
-  step: StepName | "verify";
+  step: StepName;
   dependsOn: string[];
   desired?: DesiredHost;
 }
-
-const STEP_COMMAND = new RegExp(`${HOST_LAYOUT.applyScript.replace(/\//g, "\\/")} --generation \\$\\{self\\.id\\} (\\w+)`);
 
 function collectResources(module: PlanModule | undefined, prefix = ""): PlanResource[] {
   if (!module) return [];
@@ -43,16 +41,12 @@ function collectResources(module: PlanModule | undefined, prefix = ""): PlanReso
 }
 
 function stepOf(r: PlanResource): StepResource | undefined {
-  let step: StepResource["step"] | undefined;
+  let step: StepName | undefined;
   let desired: DesiredHost | undefined;
   for (const p of r.provisioners ?? []) {
     const inline = p.expressions?.inline?.constant_value;
     if (p.type === "remote-exec" && Array.isArray(inline)) {
-      for (const cmd of inline) {
-        const m = typeof cmd === "string" ? STEP_COMMAND.exec(cmd) : null;
-        if (m && (STEP_NAMES as readonly string[]).includes(m[1])) step = m[1] as StepName;
-        if (typeof cmd === "string" && cmd === `sh ${HOST_LAYOUT.verifyScript}`) step = "verify";
-      }
+      for (const cmd of inline) if (typeof cmd === "string") step = stepOfCommand(cmd) ?? step;
     }
     const content = p.expressions?.content?.constant_value;
     if (p.type === "file" && typeof content === "string" && !desired) desired = readDesiredState(content);

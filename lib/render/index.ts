@@ -10,6 +10,7 @@ import { bootUnit, modulesLoadConf, sysctlConf } from "./persistence";
 import { HostScripts, renderScripts } from "./scripts";
 
 export * from "./layout";
+export * from "./commands";
 export * from "./ipvsadm";
 export * from "./iptables";
 export * from "./persistence";
