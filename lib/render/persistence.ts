@@ -6,6 +6,7 @@
  */
 import { DesiredHost } from "../model";
 import { HOST_LAYOUT } from "./layout";
+import { commentText } from "./shell";
 
 export function modulesLoadConf(host: DesiredHost): string {
   return [
@@ -20,7 +21,7 @@ export function sysctlConf(host: DesiredHost): string {
   return [
     `# Managed by cdktf-ipvs for host ${host.name}; removed by its destroy. Do not edit.`,
     `# ${HOST_LAYOUT.unitName} sets these again after boot, once ip_vs is loaded.`,
-    ...host.sysctls.flatMap((s) => [`# ${s.reason}`, `${s.key} = ${s.value}`]),
+    ...host.sysctls.flatMap((s) => [`# ${commentText(s.reason)}`, `${s.key} = ${s.value}`]),
     "",
   ].join("\n");
 }

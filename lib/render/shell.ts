@@ -16,3 +16,12 @@ export function textFunction(name: string, text: string): string {
   const body = text === "" ? ":" : `cat <<'${HEREDOC_END}'\n${text.endsWith("\n") ? text : `${text}\n`}${HEREDOC_END}`;
   return `${name}() {\n${body}\n}`;
 }
+
+/**
+ * Text for a comment line (in a script or a config file). Construct paths and reasons can carry
+ * user text that no validator saw (stack ids); a newline in it would end the comment and start a
+ * line of its own, so anything but printable ASCII becomes "?".
+ */
+export function commentText(text: string): string {
+  return text.replace(/[^\x20-\x7e]/g, "?");
+}

@@ -275,3 +275,24 @@ describe("split_chain_entry", () => {
     expect(out.trim()).toBe("ip6tables|CDKTF-IPVS-OUT|OUTPUT");
   });
 });
+
+describe("text no validator saw (construct paths) cannot escape its comment", () => {
+  test("a newline in a stack id stays inside the comment lines", () => {
+    const hostile = "evil\ntouch /tmp/pwned\n";
+    const host = buildDesiredHost(
+      seedHost({ virtualServices: [seedService({ aliases: [], realServers: [{ address: "10.9.9.9", port: 1001, forwarding: "masquerade" }] })] }),
+      {
+        host: `${hostile}/lb1`,
+        service: () => `${hostile}/lb1/app`,
+        realServer: (svc, i) => `${svc}/realServer[${i}]`,
+        alias: (svc, i) => `${svc}/alias[${i}]`,
+      },
+    );
+    const rendered = renderHost(planHost(host));
+    for (const text of [...Object.values(rendered.scripts), ...Object.values(rendered.persistenceFiles)]) {
+      expect(text.split("\n")).not.toContain("touch /tmp/pwned");
+    }
+    const file = writeScript("hostile-apply.sh", rendered.scripts["apply.sh"]);
+    expect(spawnSync("sh", ["-n", file]).status).toBe(0);
+  });
+});
