@@ -10,6 +10,7 @@ import {
   DesiredHost,
   HostSpec,
   IpvsModelError,
+  ModelIssue,
   PathNamer,
   PersistenceSpec,
   Protocol,
@@ -192,6 +193,15 @@ export class IpvsHost extends Construct {
     super(scope, id);
     this.engine = props.engine ?? "null_resource";
     const problems = checkHostProps(this.node.path, props);
+    const twin = this.sameMachine();
+    if (twin) {
+      problems.push({
+        path: this.node.path,
+        prop: "connection.host",
+        value: props.connection.host,
+        message: `connection.host "${props.connection.host}" port ${props.connection.port ?? 22} is already managed by ${twin.node.path}; declare one IpvsHost per machine (both would own the same chains, files and IPVS services)`,
+      });
+    }
     if (problems.length) throw new IpvsModelError(problems);
     this.revalidate(() => undefined);
 
@@ -237,6 +247,15 @@ export class IpvsHost extends Construct {
     this.steps = steps as Record<StepName, TerraformResource>;
 
     this.node.addValidation(new HostValidation(this));
+  }
+
+  /** Another IpvsHost in the app that connects to the same machine, if any. */
+  private sameMachine(): IpvsHost | undefined {
+    const c = this.props.connection;
+    if (!c || Token.isUnresolved(c.host)) return undefined;
+    return this.node.root.node
+      .findAll()
+      .find((x): x is IpvsHost => x instanceof IpvsHost && x !== this && x.props.connection.host === c.host && (x.props.connection.port ?? 22) === (c.port ?? 22));
   }
 
   /** Declares a virtual service on this host. */
@@ -357,7 +376,7 @@ class HostValidation implements IValidation {
   }
 }
 
-function checkHostProps(path: string, props: IpvsHostProps): IpvsModelError["issues"][number][] {
+function checkHostProps(path: string, props: IpvsHostProps): ModelIssue[] {
   const issues: { path: string; prop: string; value: unknown; message: string }[] = [];
   const add = (prop: string, value: unknown, problem: string) =>
     issues.push({ path, prop, value, message: `${prop} ${JSON.stringify(value)} ${problem}` });

@@ -268,3 +268,21 @@ describe("escapeTerraformTemplate, checked by Terraform itself", () => {
     expect(out).toBe(script);
   });
 });
+
+describe("one IpvsHost per machine", () => {
+  test("a second IpvsHost for the same host and port is refused, naming the first", () => {
+    const app = Testing.app();
+    const a = new TerraformStack(app, "a");
+    const b = new TerraformStack(app, "b");
+    new IpvsHost(a, "lb1", { connection: { host: "10.0.0.1" } });
+    expect(() => new IpvsHost(b, "lb1", { connection: { host: "10.0.0.1", port: 22 } })).toThrow(
+      'b/lb1: connection.host "10.0.0.1" port 22 is already managed by a/lb1',
+    );
+  });
+  test("another port on the same address is another machine (e.g. forwarded SSH)", () => {
+    const app = Testing.app();
+    const s = new TerraformStack(app, "s");
+    new IpvsHost(s, "lb1", { connection: { host: "127.0.0.1", port: 2201 } });
+    expect(() => new IpvsHost(s, "lb2", { connection: { host: "127.0.0.1", port: 2202 } })).not.toThrow();
+  });
+});
