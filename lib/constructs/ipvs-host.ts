@@ -20,7 +20,7 @@ import {
   buildDesiredHost,
   formatIssue,
 } from "../model";
-import { HostPlan, StepName, planHost } from "../plan";
+import { HostPlan, STEP_NAMES, StepName, planHost } from "../plan";
 import { checkHost, formatFinding } from "../policy";
 import { HOST_LAYOUT, RenderedHost, renderHost, stepCommands } from "../render";
 import { PROVISIONING_ENGINES, ProvisioningEngine, createStepResource, selfInput, selfTrigger } from "./engine";
@@ -176,8 +176,6 @@ export class VirtualService extends Construct {
   }
 }
 
-const CHAIN: readonly StepName[] = ["modules", "sysctls", "ipvs", "aliases", "boot", "verify"];
-
 /**
  * One Linux IPVS load balancer, provisioned over SSH in order: modules → sysctls → IPVS →
  * aliases → boot-time restore → verify; destroyed in reverse.
@@ -230,7 +228,7 @@ export class IpvsHost extends Construct {
 
     const steps: Partial<Record<StepName, TerraformResource>> = {};
     let upstream: TerraformResource | undefined;
-    for (const step of CHAIN) {
+    for (const step of STEP_NAMES) {
       const stepHash = Lazy.stringValue({ produce: () => this.planned().plan.steps.find((s) => s.name === step)!.hash });
       const triggers: Record<string, string> = { ...triggersBase, step, step_hash: stepHash };
       if (upstream) triggers.upstream = upstream.getStringAttribute("id");
@@ -247,6 +245,27 @@ export class IpvsHost extends Construct {
     this.steps = steps as Record<StepName, TerraformResource>;
 
     this.node.addValidation(new HostValidation(this));
+  }
+
+  /**
+   * An IpvsHost declared by a host entry of a spec.json (the CLI's format): keep the load
+   * balancer's services in JSON and still deploy them with cdktf. Host-level settings in the spec
+   * (conntrack, localAddresses, sysctls) apply unless props set them.
+   */
+  static fromSpec(scope: Construct, id: string, spec: HostSpec, props: IpvsHostProps): IpvsHost {
+    const host = new IpvsHost(scope, id, {
+      ...props,
+      hostName: props.hostName ?? spec.name,
+      conntrack: props.conntrack ?? spec.conntrack,
+      localAddresses: props.localAddresses ?? (spec.localAddresses ? [...spec.localAddresses] : undefined),
+      sysctls: props.sysctls ?? (spec.sysctls ? { ...spec.sysctls } : undefined),
+    });
+    for (const { name, realServers = [], aliases = [], ...svcProps } of spec.virtualServices ?? []) {
+      const svc = host.addVirtualService(name, { ...svcProps, schedulerFlags: svcProps.schedulerFlags ? [...svcProps.schedulerFlags] : undefined });
+      for (const rs of realServers) svc.addRealServer(rs);
+      for (const alias of aliases) svc.addAlias(alias);
+    }
+    return host;
   }
 
   /** Another IpvsHost in the app that connects to the same machine, if any. */

@@ -178,16 +178,24 @@ ipt_jump_present() { "$1" -w -t nat -C "$3" ${jumpRuleTokens({ chain: "CHAIN" } 
 ipt_rule_count() { "$1" -w -t nat -S "$2" 2>/dev/null | grep -c '^-A ' || true; }
 want_rule_count() { desired_alias_rules "$1" "$2" | grep -c . || true; }
 
-# 0 when our chain exists, holds exactly the desired rules and is jumped to.
-ipt_chain_in_sync() {
-  ipt_chain_exists "$1" "$2" || return 1
-  ipt_jump_present "$1" "$2" "$3" || return 1
-  [ "$(ipt_rule_count "$1" "$2")" = "$(want_rule_count "$1" "$2")" ] || return 1
+# 0 when our chain holds exactly the desired rules. One listing compared as text (iptables 1.8
+# prints our rules as we write them, for both backends); only if the text differs, e.g. on another
+# iptables version, ask for each rule with -C (one call per rule: slow with thousands of aliases).
+ipt_rules_match() {
+  desired_alias_rules "$1" "$2" | sed "s/^/-A $2 /" >"$TMP/want.rules"
+  { "$1" -w -t nat -S "$2" 2>/dev/null || true; } | grep '^-A ' >"$TMP/have.rules" || true
+  cmp -s "$TMP/want.rules" "$TMP/have.rules" && return 0
+  [ "$(wc -l <"$TMP/have.rules")" -eq "$(wc -l <"$TMP/want.rules")" ] || return 1
   desired_alias_rules "$1" "$2" >"$TMP/rules"
   while read -r rule; do
     # shellcheck disable=SC2086 # a validated token list; splitting it into arguments is the point
     "$1" -w -t nat -C "$2" $rule 2>/dev/null || return 1
   done <"$TMP/rules"
+}
+
+# 0 when our chain exists, holds exactly the desired rules and is jumped to.
+ipt_chain_in_sync() {
+  ipt_chain_exists "$1" "$2" && ipt_jump_present "$1" "$2" "$3" && ipt_rules_match "$1" "$2"
 }
 
 # split_chain_entry COMMAND:CHAIN:PARENT sets cmd, chain and parent.
@@ -473,6 +481,7 @@ verify_aliases() {
       continue
     fi
     ipt_jump_present "$cmd" "$chain" "$parent" || drift "$cmd nat $parent does not jump to $chain"
+    ipt_rules_match "$cmd" "$chain" && continue
     desired_alias_rules "$cmd" "$chain" >"$TMP/rules"
     while read -r rule; do
       # shellcheck disable=SC2086 # a validated token list; splitting it into arguments is the point

@@ -286,3 +286,37 @@ describe("one IpvsHost per machine", () => {
     expect(() => new IpvsHost(s, "lb2", { connection: { host: "127.0.0.1", port: 2202 } })).not.toThrow();
   });
 });
+
+describe("IpvsHost.fromSpec", () => {
+  const spec = {
+    name: "lb1",
+    sysctls: { "net.ipv4.vs.expire_nodest_conn": 1 },
+    virtualServices: [
+      {
+        name: "app",
+        address: "172.16.1.8",
+        port: 1000,
+        scheduler: "rr" as const,
+        realServers: [{ address: "172.16.1.8", port: 1001, forwarding: "masquerade" as const }],
+        aliases: [{ port: 1010 }],
+      },
+    ],
+  };
+
+  test("declares the same host as the CLI would render", () => {
+    const app = Testing.app();
+    const stack = new TerraformStack(app, "s");
+    const lb = IpvsHost.fromSpec(stack, "lb", spec, { connection: { host: "10.0.0.1" } });
+    const { buildDesiredHost: build } = jest.requireActual("../../lib/model");
+    const strip = (h: unknown) => JSON.parse(JSON.stringify(h, (k, v) => (k === "path" ? undefined : v)));
+    expect(strip(lb.desiredState)).toEqual(strip(build(spec)));
+    expect(lb.desiredState.sysctls.map((x) => x.key)).toEqual(["net.ipv4.vs.conntrack", "net.ipv4.vs.expire_nodest_conn"]);
+  });
+
+  test("errors name the construct path", () => {
+    const app = Testing.app();
+    const stack = new TerraformStack(app, "s");
+    const bad = { ...spec, virtualServices: [{ ...spec.virtualServices[0], realServers: [{ address: "172.16.1.8", port: 1001, forwarding: "masquerade" as const, weight: -5 }] }] };
+    expect(() => IpvsHost.fromSpec(stack, "lb", bad, { connection: { host: "10.0.0.1" } })).toThrow("s/lb/app/realServer[0]: weight -5 is out of range");
+  });
+});

@@ -296,3 +296,60 @@ describe("text no validator saw (construct paths) cannot escape its comment", ()
     expect(spawnSync("sh", ["-n", file]).status).toBe(0);
   });
 });
+
+describe("alias chain comparison (fake iptables; the real one is exercised in test/e2e)", () => {
+  /** A fake `iptables`: -S prints $FAKE_LISTING, -C succeeds for lines in $FAKE_KNOWN; calls are logged. */
+  function fakeIptables(dir: string): void {
+    const fake = `#!/bin/sh
+echo "$*" >>"$FAKE_LOG"
+[ "$1" = -w ] && shift
+[ "$1" = -t ] && shift 2
+op=$1; chain=$2; shift 2
+case $op in
+  -S) printf -- '-N %s\\n' "$chain"; cat "$FAKE_LISTING" ;;
+  -C) grep -qxF -e "-A $chain $*" "$FAKE_KNOWN" ;;
+  *) exit 2 ;;
+esac
+`;
+    fs.writeFileSync(path.join(dir, "iptables"), fake, { mode: 0o755 });
+  }
+
+  function rulesMatch(listing: string[], known: string[]): { code: number; calls: string[] } {
+    const dir = fs.mkdtempSync(path.join(tmp, "ipt-"));
+    fakeIptables(dir);
+    fs.writeFileSync(path.join(dir, "listing"), listing.map((l) => `${l}\n`).join(""));
+    fs.writeFileSync(path.join(dir, "known"), known.map((l) => `${l}\n`).join(""));
+    const lib = scriptLibrary(render().scripts["apply.sh"]);
+    const r = spawnSync("sh", ["-c", `. "${lib}"; PATH="${dir}:$PATH"; make_tmp; ipt_rules_match iptables CDKTF-IPVS-PRE`], {
+      encoding: "utf8",
+      env: { ...process.env, FAKE_LOG: path.join(dir, "log"), FAKE_LISTING: path.join(dir, "listing"), FAKE_KNOWN: path.join(dir, "known") },
+    });
+    const calls = fs.existsSync(path.join(dir, "log")) ? fs.readFileSync(path.join(dir, "log"), "utf8").trim().split("\n") : [];
+    return { code: r.status ?? -1, calls };
+  }
+
+  const R1010 = "-A CDKTF-IPVS-PRE -d 172.16.1.8/32 -p tcp -m tcp --dport 1010 -m comment --comment cdktf-ipvs:app -j REDIRECT --to-ports 1000";
+  const R1020 = "-A CDKTF-IPVS-PRE -d 172.16.1.8/32 -p tcp -m tcp --dport 1020 -m comment --comment cdktf-ipvs:app -j DNAT --to-destination 172.16.1.8:1000";
+
+  test("the chain as iptables 1.8 lists it matches with one listing, no per-rule calls", () => {
+    const r = rulesMatch([R1010, R1020], []);
+    expect(r.code).toBe(0);
+    expect(r.calls).toEqual(["-w -t nat -S CDKTF-IPVS-PRE"]);
+  });
+
+  test("a listing in another format falls back to -C per rule", () => {
+    const otherFormat = [R1010.replace("cdktf-ipvs:app", '"cdktf-ipvs:app"'), R1020.replace("cdktf-ipvs:app", '"cdktf-ipvs:app"')];
+    const r = rulesMatch(otherFormat, [R1010, R1020]);
+    expect(r.code).toBe(0);
+    expect(r.calls.filter((c) => c.includes(" -C "))).toHaveLength(2);
+  });
+
+  test("a missing rule does not match", () => {
+    expect(rulesMatch([R1010], [R1010]).code).toBe(1);
+  });
+
+  test("a changed rule does not match", () => {
+    const changed = R1020.replace("--dport 1020", "--dport 1021");
+    expect(rulesMatch([R1010, changed], [R1010, changed]).code).toBe(1);
+  });
+});

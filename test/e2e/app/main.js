@@ -9,7 +9,7 @@ const { IpvsHost } = require(path.resolve(__dirname, "../../../dist/lib"));
 const spec = JSON.parse(fs.readFileSync(process.env.IPVS_E2E_SPEC, "utf8"));
 const app = new App();
 const stack = new TerraformStack(app, "lab");
-const lb = new IpvsHost(stack, spec.name, {
+IpvsHost.fromSpec(stack, spec.name, spec, {
   engine: "terraform_data",
   connection: {
     host: "127.0.0.1",
@@ -18,13 +18,5 @@ const lb = new IpvsHost(stack, spec.name, {
     privateKeyPath: process.env.IPVS_E2E_KEY,
     timeout: "3m",
   },
-  conntrack: spec.conntrack,
-  sysctls: spec.sysctls,
 });
-for (const svc of spec.virtualServices || []) {
-  const { name, realServers = [], aliases = [], ...props } = svc;
-  const service = lb.addVirtualService(name, props);
-  for (const rs of realServers) service.addRealServer(rs);
-  for (const alias of aliases) service.addAlias(alias);
-}
 app.synth();
