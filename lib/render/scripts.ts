@@ -179,11 +179,13 @@ ipt_rule_count() { "$1" -w -t nat -S "$2" 2>/dev/null | grep -c '^-A ' || true; 
 want_rule_count() { desired_alias_rules "$1" "$2" | grep -c . || true; }
 
 # 0 when our chain holds exactly the desired rules. One listing compared as text (iptables 1.8
-# prints our rules as we write them, for both backends); only if the text differs, e.g. on another
-# iptables version, ask for each rule with -C (one call per rule: slow with thousands of aliases).
+# prints our rules as we write them, for both backends, but quotes a comment that has anything
+# but letters, digits, _ and -; ours never hold spaces or quotes, so unquoting is lossless); only
+# if the text still differs, e.g. on another iptables version, ask for each rule with -C (one call
+# per rule: slow with thousands of aliases).
 ipt_rules_match() {
   desired_alias_rules "$1" "$2" | sed "s/^/-A $2 /" >"$TMP/want.rules"
-  { "$1" -w -t nat -S "$2" 2>/dev/null || true; } | grep '^-A ' >"$TMP/have.rules" || true
+  { "$1" -w -t nat -S "$2" 2>/dev/null || true; } | grep '^-A ' | sed 's/ --comment "\\([^" ]*\\)"/ --comment \\1/' >"$TMP/have.rules" || true
   cmp -s "$TMP/want.rules" "$TMP/have.rules" && return 0
   [ "$(wc -l <"$TMP/have.rules")" -eq "$(wc -l <"$TMP/want.rules")" ] || return 1
   desired_alias_rules "$1" "$2" >"$TMP/rules"

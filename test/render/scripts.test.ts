@@ -337,8 +337,15 @@ esac
     expect(r.calls).toEqual(["-w -t nat -S CDKTF-IPVS-PRE"]);
   });
 
+  test("iptables quoting our comment (it quotes anything with ':') still matches with one listing", () => {
+    const quoted = [R1010, R1020].map((r) => r.replace("cdktf-ipvs:app", '"cdktf-ipvs:app"'));
+    const r = rulesMatch(quoted, []);
+    expect(r.code).toBe(0);
+    expect(r.calls).toEqual(["-w -t nat -S CDKTF-IPVS-PRE"]);
+  });
+
   test("a listing in another format falls back to -C per rule", () => {
-    const otherFormat = [R1010.replace("cdktf-ipvs:app", '"cdktf-ipvs:app"'), R1020.replace("cdktf-ipvs:app", '"cdktf-ipvs:app"')];
+    const otherFormat = [R1010.replace(" -m tcp", ""), R1020.replace(" -m tcp", "")];
     const r = rulesMatch(otherFormat, [R1010, R1020]);
     expect(r.code).toBe(0);
     expect(r.calls.filter((c) => c.includes(" -C "))).toHaveLength(2);
