@@ -305,6 +305,7 @@ step_ipvs() {
   { cat "$OWNED_SERVICES"; desired_ipvs_keys; } | sort -u >"$TMP/owned"
   cp "$TMP/owned" "$OWNED_SERVICES"
   : >"$TMP/batch"
+  changes=0
   while IFS="$TAB" read -r action key rs want have; do
     case $action in
       DEL_REAL) printf -- '-d %s -r %s\\n' "$key" "$rs" ;;
@@ -315,8 +316,11 @@ step_ipvs() {
       EDIT_REAL) printf -- '-e %s -r %s %s\\n' "$key" "$rs" "$want" ;;
       *) die "internal: unknown IPVS change $action" ;;
     esac >>"$TMP/batch"
-    log "$action $key \${rs#-} \${want#-}\${have:+ (was: $have)}"
+    # Every change up to 50 by name; past that a count, so a big first apply stays readable.
+    changes=$((changes + 1))
+    [ "$changes" -gt 50 ] || log "$action $key \${rs#-} \${want#-}\${have:+ (was: $have)}"
   done <"$TMP/changes"
+  [ "$changes" -le 50 ] || log "... and $((changes - 50)) more IPVS change(s)"
   if [ -s "$TMP/batch" ]; then
     ipvsadm -R <"$TMP/batch" || die "ipvsadm -R failed; batch was: $(tr '\\n' ';' <"$TMP/batch")"
     log "applied $(wc -l <"$TMP/batch") IPVS change(s)"
@@ -348,7 +352,8 @@ converge_alias_chain() {
     "$1" -w -t nat -I "$3" 1 -m comment --comment "$RULE_COMMENT" -j "$2"
     log "$1 nat: jump $3 -> $2 inserted first"
   fi
-  desired_alias_rules "$1" "$2" | while read -r rule; do log "$1 nat $2: $rule"; done
+  desired_alias_rules "$1" "$2" | head -n 50 | while read -r rule; do log "$1 nat $2: $rule"; done
+  [ "$want" -le 50 ] || log "$1 nat $2: ... and $((want - 50)) more rule(s)"
   ipt_chain_in_sync "$1" "$2" "$3" || die "$1 nat $2 is still not as desired after restore"
 }
 
