@@ -291,6 +291,18 @@ step_sysctls() {
   content_sysctl_conf | install_file "$SYSCTL_FILE" 0644
 }
 
+# One IPVS change for the log; "-" marks an empty field in the diff's output.
+describe_change() {
+  case $1 in
+    ADD_SERVICE | EDIT_SERVICE) text="$1 $2 $4" ;;
+    DEL_SERVICE) text="$1 $2" ;;
+    ADD_REAL | EDIT_REAL) text="$1 $2 -r $3 $4" ;;
+    *) text="$1 $2 -r $3" ;;
+  esac
+  if [ "$5" != - ]; then text="$text (was: $5)"; fi
+  printf '%s' "$text"
+}
+
 step_ipvs() {
   touch "$OWNED_SERVICES"
   ipvs_changes "$OWNED_SERVICES"
@@ -318,7 +330,7 @@ step_ipvs() {
     esac >>"$TMP/batch"
     # Every change up to 50 by name; past that a count, so a big first apply stays readable.
     changes=$((changes + 1))
-    [ "$changes" -gt 50 ] || log "$action $key \${rs#-} \${want#-}\${have:+ (was: $have)}"
+    [ "$changes" -gt 50 ] || log "$(describe_change "$action" "$key" "$rs" "$want" "$have")"
   done <"$TMP/changes"
   [ "$changes" -le 50 ] || log "... and $((changes - 50)) more IPVS change(s)"
   if [ -s "$TMP/batch" ]; then

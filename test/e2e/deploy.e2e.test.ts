@@ -174,6 +174,18 @@ function driftFromOutside(guest: LabGuest, dir: string, spec: HostSpec) {
   return spawnSync("node", [path.join(REPO_ROOT, "bin", "cdktf-ipvs.js"), ...args], { encoding: "utf8", timeout: 120_000 });
 }
 
+/** Final state of our boot unit (waits while it is still activating) and its journal. */
+function bootUnitState(guest: LabGuest): { state: string; journal: string } {
+  const state = guest
+    .sshOk(
+      "for i in $(seq 60); do s=$(systemctl is-active cdktf-ipvs.service); [ \"$s\" = activating ] || break; sleep 1; done; echo \"$s\"",
+      { timeoutMs: 120_000 },
+    )
+    .trim();
+  const journal = guest.sshOk("journalctl -b --no-pager -o short-monotonic -u cdktf-ipvs.service | tail -40; systemctl status --no-pager cdktf-ipvs.service | head -12 || true");
+  return { state, journal };
+}
+
 function verify(guest: LabGuest) {
   return guest.ssh("sh /var/lib/cdktf-ipvs/verify.sh");
 }
@@ -278,8 +290,10 @@ describe.each([
   test("reboot: services, aliases and conntrack=1 come back through our persistence, and the alias works", async () => {
     const before = ourIpvs(guest);
     await guest.reboot();
+    const unit = bootUnitState(guest);
+    expect({ unit: unit.state, journal: unit.journal }).toEqual({ unit: "active", journal: unit.journal });
     expect(guest.sshOk("cat /proc/sys/net/ipv4/vs/conntrack").trim()).toBe("1");
-    expect(ourIpvs(guest)).toEqual(before);
+    expect({ ipvs: ourIpvs(guest), journal: unit.journal }).toEqual({ ipvs: before, journal: unit.journal });
     expect(natChain(guest, "CDKTF-IPVS-PRE")).toContain("--dport 1010");
     const answers = connectN(guest, VIP, 1010, 4);
     expect(answers.every((a) => /^port-100[12]$/.test(a))).toBe(true);
