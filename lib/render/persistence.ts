@@ -35,7 +35,7 @@ export function bootUnit(host: DesiredHost): string {
     "Wants=network-pre.target",
     "Before=network-pre.target shutdown.target",
     // Firewall loaders that flush tables must run before us, or they would remove our rules.
-    "After=local-fs.target systemd-modules-load.service systemd-sysctl.service netfilter-persistent.service nftables.service firewalld.service",
+    "After=local-fs.target systemd-tmpfiles-setup.service systemd-modules-load.service systemd-sysctl.service netfilter-persistent.service nftables.service firewalld.service",
     "Conflicts=shutdown.target",
     "",
     "[Service]",

@@ -128,8 +128,12 @@ take_lock() {
   flock -w 300 9 || die "another cdktf-ipvs run has held $LOCK_FILE for 300 s; giving up"
 }
 
+# Scratch space in /run: at boot, systemd-tmpfiles-setup empties /tmp ("D /tmp") while early
+# units such as ours run, which once pulled the files from under a boot-time apply.
 make_tmp() {
-  TMP=$(mktemp -d /tmp/cdktf-ipvs.XXXXXX)
+  tmp_parent=/run
+  [ -d /run ] && [ -w /run ] || tmp_parent=/tmp
+  TMP=$(mktemp -d "$tmp_parent/cdktf-ipvs.XXXXXX")
   trap 'rm -rf "$TMP"' EXIT
   trap 'exit 130' INT TERM
 }

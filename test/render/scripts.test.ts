@@ -242,6 +242,23 @@ describe("the IPVS diff in the host scripts (desired vs live, like kube-proxy)",
   });
 });
 
+describe("the boot-time restore", () => {
+  const rendered = render();
+  test("runs after the early units that set up what it needs, before the network comes up", () => {
+    const unit = rendered.persistenceFiles["/etc/systemd/system/cdktf-ipvs.service"];
+    const after = /^After=(.*)$/m.exec(unit)![1].split(" ");
+    expect(after).toEqual(expect.arrayContaining(["systemd-modules-load.service", "systemd-sysctl.service", "systemd-tmpfiles-setup.service", "netfilter-persistent.service"]));
+    expect(unit).toMatch(/^Before=network-pre.target/m);
+    expect(unit).toContain("ExecStart=/bin/sh /var/lib/cdktf-ipvs/apply.sh --boot");
+  });
+  test("keeps its scratch files out of /tmp, which systemd-tmpfiles empties at boot", () => {
+    for (const script of Object.values(rendered.scripts)) {
+      expect(script).toContain('TMP=$(mktemp -d "$tmp_parent/cdktf-ipvs.XXXXXX")');
+      expect(script).toContain("tmp_parent=/run");
+    }
+  });
+});
+
 describe("destroy.sh", () => {
   const destroy = render().scripts["destroy.sh"];
   test("undoes boot, aliases, ipvs, sysctls, modules in that order by default", () => {

@@ -39,8 +39,12 @@ take_lock() {
   flock -w 300 9 || die "another cdktf-ipvs run has held $LOCK_FILE for 300 s; giving up"
 }
 
+# Scratch space in /run: at boot, systemd-tmpfiles-setup empties /tmp ("D /tmp") while early
+# units such as ours run, which once pulled the files from under a boot-time apply.
 make_tmp() {
-  TMP=$(mktemp -d /tmp/cdktf-ipvs.XXXXXX)
+  tmp_parent=/run
+  [ -d /run ] && [ -w /run ] || tmp_parent=/tmp
+  TMP=$(mktemp -d "$tmp_parent/cdktf-ipvs.XXXXXX")
   trap 'rm -rf "$TMP"' EXIT
   trap 'exit 130' INT TERM
 }
@@ -117,7 +121,7 @@ Documentation=file:///var/lib/cdktf-ipvs/apply.sh
 DefaultDependencies=no
 Wants=network-pre.target
 Before=network-pre.target shutdown.target
-After=local-fs.target systemd-modules-load.service systemd-sysctl.service netfilter-persistent.service nftables.service firewalld.service
+After=local-fs.target systemd-tmpfiles-setup.service systemd-modules-load.service systemd-sysctl.service netfilter-persistent.service nftables.service firewalld.service
 Conflicts=shutdown.target
 
 [Service]
