@@ -1,18 +1,7 @@
-import { DesiredHost } from "../model";
-import { Finding, HostRule } from "./rule";
-import { aliasRequiresConntrack } from "./rules/alias-requires-conntrack";
-import { conntrackTableSize } from "./rules/conntrack-table-size";
-import { expireNodestConn } from "./rules/expire-nodest-conn";
-import { redirectNeedsServiceAddress } from "./rules/redirect-needs-service-address";
-
 export * from "./rule";
-export { aliasRequiresConntrack, conntrackTableSize, expireNodestConn, redirectNeedsServiceAddress };
+export * from "./check";
 export * from "./plan-json";
-
-export const HOST_RULES: readonly HostRule[] = [aliasRequiresConntrack, conntrackTableSize, redirectNeedsServiceAddress, expireNodestConn];
-
-export function checkHost(host: DesiredHost, rules: readonly HostRule[] = HOST_RULES): Finding[] {
-  return rules.flatMap((rule) =>
-    rule.check(host).map((hit) => ({ ...hit, ruleId: rule.id, level: rule.level, summary: rule.summary, fix: rule.fix })),
-  );
-}
+export { aliasRequiresConntrack } from "./rules/alias-requires-conntrack";
+export { conntrackTableSize } from "./rules/conntrack-table-size";
+export { expireNodestConn } from "./rules/expire-nodest-conn";
+export { redirectNeedsServiceAddress } from "./rules/redirect-needs-service-address";

@@ -7,7 +7,7 @@
 import { DesiredHost } from "../model";
 import { StepName } from "../plan";
 import { readDesiredState, stepOfCommand } from "../render";
-import { checkHost } from "./index";
+import { checkHost } from "./check";
 import { Finding } from "./rule";
 
 interface PlanResource {

@@ -1,0 +1,15 @@
+import { DesiredHost } from "../model";
+import { Finding, HostRule } from "./rule";
+import { aliasRequiresConntrack } from "./rules/alias-requires-conntrack";
+import { conntrackTableSize } from "./rules/conntrack-table-size";
+import { expireNodestConn } from "./rules/expire-nodest-conn";
+import { redirectNeedsServiceAddress } from "./rules/redirect-needs-service-address";
+
+export const HOST_RULES: readonly HostRule[] = [aliasRequiresConntrack, conntrackTableSize, redirectNeedsServiceAddress, expireNodestConn];
+
+/** Runs the host rules over one desired state. */
+export function checkHost(host: DesiredHost, rules: readonly HostRule[] = HOST_RULES): Finding[] {
+  return rules.flatMap((rule) =>
+    rule.check(host).map((hit) => ({ ...hit, ruleId: rule.id, level: rule.level, summary: rule.summary, fix: rule.fix })),
+  );
+}
