@@ -32,7 +32,10 @@ else
     port=$(( 20000 + ( $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 20000 ) ))
     hex=$(printf '%04X' "$port")
     listening | grep -qx "$hex" && continue
-    if qemu-system-x86_64 -name "lab-$NAME" -accel tcg -smp 2 -m 1024 \
+    # One vCPU by default: with -smp 2, multi-threaded TCG once hung the guest (RCU stall in
+    # asm_exc_int3) while the kernel live-patched its code as netfilter hooks were registered.
+    # One vCPU cannot race itself. LAB_SMP=2 boots faster if you want to try.
+    if qemu-system-x86_64 -name "lab-$NAME" -accel tcg -smp "${LAB_SMP:-1}" -m 1024 \
         -kernel "$IMG/vmlinuz" -initrd "$IMG/initrd.img" \
         -append "root=/dev/vda rw console=ttyS0" \
         -drive "file=$RUN/overlay.qcow2,if=virtio,format=qcow2" \
