@@ -3,7 +3,7 @@
  * and every cross-check (collisions, families, forwarding vs aliases, the conntrack pairing)
  * lives here, so bad input is refused before anything is rendered for a host.
  */
-import { AddressFamily, ParsedAddress, isContiguousIpv4Netmask, isLoopback, parseAddress } from "./address";
+import { AddressFamily, ParsedAddress, hostPort, isContiguousIpv4Netmask, isLoopback, parseAddress } from "./address";
 import {
   CONNTRACK_SYSCTL,
   DesiredAlias,
@@ -170,7 +170,7 @@ export function buildDesiredHost(spec: HostSpec, paths: PathNamer = specPathName
     (svcSpec.aliases ?? []).forEach((aliasSpec, j) => {
       const alias = buildAlias(c, aliasSpec, f.svc, paths.alias(f.svc.path, j));
       if (!alias) return;
-      const key = `${alias.protocol} ${alias.family === "ipv6" ? `[${alias.address}]` : alias.address}:${alias.port}`;
+      const key = `${alias.protocol} ${hostPort(alias.family, alias.address, alias.port)}`;
       const taken = listenKeys.get(key);
       if (taken) {
         c.addMessage(alias.path, "port", alias.port, `alias port ${alias.port} collides with ${taken}; choose another port.`);

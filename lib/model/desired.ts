@@ -2,7 +2,7 @@
  * The validated, normalized desired state of one load-balancer host. Plain data: lib/plan,
  * lib/render, lib/policy and lib/drift all read this and nothing else.
  */
-import { AddressFamily } from "./address";
+import { AddressFamily, hostPort } from "./address";
 import { AliasMethod, ForwardingMethod, Protocol, Scheduler } from "./spec";
 
 export interface DesiredRealServer {
@@ -89,7 +89,7 @@ export interface DesiredHost {
 /** The key ipvsadm uses for a service: `-t 172.16.1.8:1000`, `-f 7`. */
 export function serviceKeyOf(svc: DesiredService): string {
   if (svc.kind === "fwmark") return `fwmark ${svc.fwmark}${svc.family === "ipv6" ? " ipv6" : ""}`;
-  return `${svc.protocol} ${svc.family === "ipv6" ? `[${svc.address}]` : svc.address}:${svc.port}`;
+  return `${svc.protocol} ${hostPort(svc.family, svc.address, svc.port)}`;
 }
 
 export const CONNTRACK_SYSCTL = "net.ipv4.vs.conntrack";

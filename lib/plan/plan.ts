@@ -156,6 +156,13 @@ export function planHost(host: DesiredHost): HostPlan {
   };
 }
 
+/** The step called NAME, typed by its name. */
+export function planStep<N extends StepName>(plan: HostPlan, name: N): Extract<PlanStep, { name: N }> {
+  const step = plan.steps.find((s) => s.name === name);
+  if (!step) throw new Error(`plan for ${plan.host.name} has no ${name} step`);
+  return step as Extract<PlanStep, { name: N }>;
+}
+
 /** The plan as people read it (CLI `plan`, `npm start`). */
 export function formatPlan(plan: HostPlan): string {
   const lines = [`host ${plan.host.name} (${plan.host.path})`];

@@ -2,7 +2,7 @@
  * Everything a host receives, rendered from its plan: the three scripts, the persistence files
  * (also embedded in apply.sh, which installs them) and a manifest describing the plan.
  */
-import { HostPlan, sha256 } from "../plan";
+import { HostPlan, planStep, sha256 } from "../plan";
 import { aliasChains } from "./iptables";
 import { ipvsRules } from "./ipvsadm";
 import { HOST_LAYOUT } from "./layout";
@@ -52,8 +52,9 @@ export function renderHost(plan: HostPlan): RenderedHost {
     planHash: plan.hash,
     steps: plan.steps.map((s) => ({ name: s.name, hash: s.hash, title: s.title, actions: s.actions })),
     destroyOrder: plan.destroyOrder,
-    ipvsRules: ipvsRules(plan.host.services),
-    aliasRules: aliasChains(host.aliases)
+    // From the steps, sorted as the scripts carry them.
+    ipvsRules: ipvsRules(planStep(plan, "ipvs").services),
+    aliasRules: aliasChains(planStep(plan, "aliases").aliases)
       .filter((c) => c.rules.length > 0)
       .map((c) => ({ command: c.command, chain: c.chain, parent: c.parent, rules: c.rules })),
     sysctls: Object.fromEntries(host.sysctls.map((s) => [s.key, s.value])),

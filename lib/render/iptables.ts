@@ -58,8 +58,3 @@ export function aliasChains(aliases: readonly DesiredAlias[]): AliasChain[] {
   }
   return chains;
 }
-
-/** The jump from the built-in chain to ours (tokens after `-I PARENT 1` / `-C PARENT`). */
-export function jumpRuleTokens(chain: AliasChain): string {
-  return `-m comment --comment ${HOST_LAYOUT.ruleComment} -j ${chain.chain}`;
-}

@@ -12,18 +12,12 @@
  * - Files: only the paths in HOST_LAYOUT.
  */
 import { DesiredHost, hostNeedsConntrack } from "../model";
-import { HostPlan, PlanStep, StepName } from "../plan";
-import { aliasChains, jumpRuleTokens } from "./iptables";
+import { HostPlan, planStep } from "../plan";
+import { aliasChains } from "./iptables";
 import { ipvsRules, ipvsServiceKey } from "./ipvsadm";
 import { HOST_LAYOUT as L } from "./layout";
 import { bootUnit, modulesLoadConf, sysctlConf } from "./persistence";
 import { commentText, shQuote, textFunction } from "./shell";
-
-function stepOf<N extends StepName>(plan: HostPlan, name: N): Extract<PlanStep, { name: N }> {
-  const step = plan.steps.find((s) => s.name === name);
-  if (!step) throw new Error(`plan for ${plan.host.name} has no ${name} step`);
-  return step as Extract<PlanStep, { name: N }>;
-}
 
 /**
  * Diff of IPVS rules in `ipvsadm -Sn` form. Inputs: desired rules, `ipvsadm -Ln --thresholds`
@@ -79,10 +73,10 @@ END {
 
 function prelude(plan: HostPlan, kind: "apply" | "verify" | "destroy", usage: string): string {
   const host = plan.host;
-  const modules = stepOf(plan, "modules").modules.map((m) => m.name);
-  const sysctls = stepOf(plan, "sysctls").sysctls.map((s) => `${s.key} ${s.value}`);
-  const services = stepOf(plan, "ipvs").services;
-  const chains = aliasChains(stepOf(plan, "aliases").aliases);
+  const modules = planStep(plan, "modules").modules.map((m) => m.name);
+  const sysctls = planStep(plan, "sysctls").sysctls.map((s) => `${s.key} ${s.value}`);
+  const services = planStep(plan, "ipvs").services;
+  const chains = aliasChains(planStep(plan, "aliases").aliases);
   const aliasCases = chains
     .filter((c) => c.rules.length > 0)
     .map((c) => `  "${c.command} ${c.chain}")\n    cat <<'CDKTF_IPVS_EOF'\n${c.rules.join("\n")}\nCDKTF_IPVS_EOF\n    ;;`)
@@ -178,7 +172,9 @@ ipvs_changes() {
 }
 
 ipt_chain_exists() { "$1" -w -t nat -S "$2" >/dev/null 2>&1; }
-ipt_jump_present() { "$1" -w -t nat -C "$3" ${jumpRuleTokens({ chain: "CHAIN" } as never).replace("CHAIN", '"$2"').replace(L.ruleComment, '"$RULE_COMMENT"')} 2>/dev/null; }
+# ipt_jump OP COMMAND CHAIN PARENT [POSITION]: -C, -D or -I our jump from PARENT to CHAIN.
+ipt_jump() { "$2" -w -t nat "$1" "$4" \${5:+"$5"} -m comment --comment "$RULE_COMMENT" -j "$3"; }
+ipt_jump_present() { ipt_jump -C "$1" "$2" "$3" 2>/dev/null; }
 ipt_rule_count() { "$1" -w -t nat -S "$2" 2>/dev/null | grep -c '^-A ' || true; }
 want_rule_count() { desired_alias_rules "$1" "$2" | grep -c . || true; }
 
@@ -215,7 +211,7 @@ split_chain_entry() {
 remove_alias_chain() {
   command -v "$1" >/dev/null 2>&1 || return 0
   while ipt_jump_present "$1" "$2" "$3"; do
-    "$1" -w -t nat -D "$3" -m comment --comment "$RULE_COMMENT" -j "$2"
+    ipt_jump -D "$1" "$2" "$3"
     log "$1 nat: removed jump $3 -> $2"
   done
   if ipt_chain_exists "$1" "$2"; then
@@ -365,7 +361,7 @@ converge_alias_chain() {
   } >"$TMP/restore"
   "$1-restore" -w --noflush <"$TMP/restore" || die "$1-restore failed for chain $2"
   if ! ipt_jump_present "$1" "$2" "$3"; then
-    "$1" -w -t nat -I "$3" 1 -m comment --comment "$RULE_COMMENT" -j "$2"
+    ipt_jump -I "$1" "$2" "$3" 1
     log "$1 nat: jump $3 -> $2 inserted first"
   fi
   desired_alias_rules "$1" "$2" | head -n 50 | while read -r rule; do log "$1 nat $2: $rule"; done

@@ -191,7 +191,9 @@ ipvs_changes() {
 }
 
 ipt_chain_exists() { "$1" -w -t nat -S "$2" >/dev/null 2>&1; }
-ipt_jump_present() { "$1" -w -t nat -C "$3" -m comment --comment "$RULE_COMMENT" -j "$2" 2>/dev/null; }
+# ipt_jump OP COMMAND CHAIN PARENT [POSITION]: -C, -D or -I our jump from PARENT to CHAIN.
+ipt_jump() { "$2" -w -t nat "$1" "$4" ${5:+"$5"} -m comment --comment "$RULE_COMMENT" -j "$3"; }
+ipt_jump_present() { ipt_jump -C "$1" "$2" "$3" 2>/dev/null; }
 ipt_rule_count() { "$1" -w -t nat -S "$2" 2>/dev/null | grep -c '^-A ' || true; }
 want_rule_count() { desired_alias_rules "$1" "$2" | grep -c . || true; }
 
@@ -228,7 +230,7 @@ split_chain_entry() {
 remove_alias_chain() {
   command -v "$1" >/dev/null 2>&1 || return 0
   while ipt_jump_present "$1" "$2" "$3"; do
-    "$1" -w -t nat -D "$3" -m comment --comment "$RULE_COMMENT" -j "$2"
+    ipt_jump -D "$1" "$2" "$3"
     log "$1 nat: removed jump $3 -> $2"
   done
   if ipt_chain_exists "$1" "$2"; then
