@@ -67,6 +67,13 @@ describe("what ipvsadm -Sn does not show (thresholds) is still diffed right", ()
     ]);
     expect(guest.sshOk("ipvsadm -Ln --thresholds -t 172.16.1.8:2000")).toMatch(/-> 172\.16\.1\.8:1001\s+100\s+10\s/);
   });
+  test("ipvsadm -Sn adds --tun-type ipip to tunnelled real servers; our rule text matches it", () => {
+    expect(guest.sshOk("ipvsadm -Sn | grep -F 172.16.1.8:3000 | sort").trim().split("\n")).toEqual([
+      "-A -t 172.16.1.8:3000 -s rr",
+      "-a -t 172.16.1.8:3000 -r 10.9.9.10:3000 -g -w 1",
+      "-a -t 172.16.1.8:3000 -r 10.9.9.9:3000 -i -w 1 --tun-type ipip",
+    ]);
+  });
   test("re-running apply.sh finds nothing to change, and verify passes", () => {
     expect(guest.sshOk("sh /root/apply.sh 2>&1")).toContain("IPVS services unchanged");
     expect(guest.sshOk("sh /root/verify.sh 2>&1")).toContain("OK: host matches the desired state");
@@ -78,6 +85,19 @@ describe("what ipvsadm -Sn does not show (thresholds) is still diffed right", ()
     expect(drift.stdout).toContain("real server 172.16.1.8:1001 differs: want '-m -w 3 -x 100 -y 10', live '-m -w 3 -x 50 -y 10'");
     guest.sshOk("sh /root/apply.sh");
     expect(guest.sshOk("ipvsadm -Ln --thresholds -t 172.16.1.8:2000")).toMatch(/-> 172\.16\.1\.8:1001\s+100\s+10\s/);
+  });
+  test("ipvsadm -e without -x/-y resets the thresholds to 0, so our edits always carry them", () => {
+    guest.sshOk("ipvsadm -e -t 172.16.1.8:2000 -r 172.16.1.8:1001 -m -w 3");
+    expect(guest.sshOk("ipvsadm -Ln --thresholds -t 172.16.1.8:2000")).toMatch(/-> 172\.16\.1\.8:1001\s+0\s+0\s/);
+    expect(guest.sshOk("sh /root/apply.sh 2>&1")).toContain("EDIT_REAL -t 172.16.1.8:2000 -r 172.16.1.8:1001 -m -w 3 -x 100 -y 10");
+    expect(guest.sshOk("ipvsadm -Ln --thresholds -t 172.16.1.8:2000")).toMatch(/-> 172\.16\.1\.8:1001\s+100\s+10\s/);
+  });
+});
+
+describe("why the boot restore keeps its scratch files out of /tmp", () => {
+  test("Debian's tmpfiles configuration empties /tmp at boot (D /tmp)", () => {
+    expect(guest.sshOk("systemd-tmpfiles --cat-config")).toMatch(/^D \/tmp\s/m);
+    expect(guest.sshOk("cat /etc/systemd/system/cdktf-ipvs.service")).toContain("systemd-tmpfiles-setup.service");
   });
 });
 
