@@ -1,1 +1,3 @@
 export * from "./shell-words";
+export * from "./ipvsadm";
+export * from "./iptables";
