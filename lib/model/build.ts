@@ -1,7 +1,10 @@
 /**
- * Validate and normalize what a user declared into a DesiredHost. Every check of a single value
- * and every cross-check (collisions, families, forwarding vs aliases, the conntrack pairing)
- * lives here, so bad input is refused before anything is rendered for a host.
+ * Validate and normalize what a user declared into a DesiredHost. First the shape, against the
+ * shipped JSON schema (lib/model/shape.ts); then every check of a single value and every
+ * cross-check (collisions, families, forwarding vs aliases, the conntrack pairing, the SSH
+ * endpoint) lives here, so bad input is refused before anything is rendered for a host. Input
+ * is untrusted: anything JSON-ish is accepted and the only error thrown is IpvsModelError, with
+ * every problem of the run.
  */
 import { AddressFamily, ParsedAddress, hostPort, isContiguousIpv4Netmask, isLoopback, parseAddress } from "./address";
 import {
@@ -12,25 +15,39 @@ import {
   DesiredPersistence,
   DesiredRealServer,
   DesiredService,
+  DesiredSsh,
   DesiredSysctl,
   serviceKeyOf,
 } from "./desired";
-import { IpvsModelError, IssueCollector } from "./errors";
+import { IpvsModelError, IssueCollector, ModelIssue, showValue } from "./errors";
+import {
+  FWMARK_AND_ADDRESS,
+  NEEDS_ADDRESS_OR_FWMARK,
+  NOT_AN_ADDRESS,
+  NOT_AN_SSH_HOST,
+  NOT_A_SYSCTL_NAME,
+  NOT_A_SYSCTL_VALUE,
+  NOT_A_TOKEN,
+  hostShapeIssues,
+  intProblem,
+  isTokenLike,
+  nameProblem,
+  propName,
+  specShapeIssues,
+} from "./shape";
 import {
   ALIAS_METHODS,
-  AliasSpec,
+  AliasMethod,
   FORWARDING_METHODS,
   ForwardingMethod,
-  HostSpec,
-  IpvsSpec,
   PROTOCOLS,
   Protocol,
-  RealServerSpec,
   SCHEDULERS,
   SCHEDULER_FLAGS,
   Scheduler,
   VirtualServiceSpec,
 } from "./spec";
+import { ALLOWED_SYSCTL_FAMILIES, isAllowedSysctl } from "./sysctls";
 
 /** How to name the place of each declaration in messages. */
 export interface PathNamer {
@@ -52,22 +69,28 @@ export function specPathNamer(hostIndex: number): PathNamer {
 }
 
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-const SYSCTL_KEY = /^[a-z0-9_]+(\.[a-z0-9_-]+)+$/;
+/** Dotted sysctl name; segments after the first may hold interface names (eth0, Bond-1). */
+const SYSCTL_KEY = /^[a-z0-9_]+(\.[A-Za-z0-9_-]+)+$/;
 const SYSCTL_VALUE = /^[A-Za-z0-9_.:-]{1,64}$/;
+/**
+ * DNS name: labels of letters, digits, underscores and inner hyphens (underscores as the
+ * construct's connection.host allows them, and resolvers accept them); the last label not
+ * all-numeric (that would be a broken IPv4 address such as 10.0.0.256).
+ */
+const DNS_NAME = /^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
 const MAX_PERSISTENCE_TIMEOUT = 2678400;
 const MAX_U32 = 4294967295;
+const DEFAULT_SSH_PORT = 22;
 
-const HOST_KEYS = ["name", "virtualServices", "conntrack", "localAddresses", "sysctls"];
-const SERVICE_KEYS = ["name", "protocol", "address", "port", "fwmark", "family", "scheduler", "schedulerFlags", "persistence", "realServers", "aliases"];
-const REAL_SERVER_KEYS = ["address", "port", "forwarding", "weight", "upperThreshold", "lowerThreshold"];
-const ALIAS_KEYS = ["port", "method", "address", "remoteClients", "localClients"];
-const PERSISTENCE_KEYS = ["timeout", "netmask"];
+type Rec = Record<string, unknown>;
 
-/** A misspelt prop would otherwise be ignored silently; in a spec.json nothing else catches it. */
-function checkKeys(c: IssueCollector, path: string, obj: object, allowed: readonly string[]): void {
-  for (const [key, value] of Object.entries(obj)) {
-    if (value !== undefined && !allowed.includes(key)) c.add(path, key, value, `is not a known prop; allowed: ${allowed.join(", ")}`);
-  }
+function isRecord(v: unknown): v is Rec {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** The items of a list, or none when it is not one (the shape check has said so). */
+function listOf(v: unknown): readonly unknown[] {
+  return Array.isArray(v) ? v : [];
 }
 
 function isInt(v: unknown, min: number, max: number): v is number {
@@ -78,21 +101,49 @@ function oneOf<T extends string>(v: unknown, allowed: readonly T[]): v is T {
   return typeof v === "string" && (allowed as readonly string[]).includes(v);
 }
 
-function isTokenLike(v: unknown): boolean {
-  // cdktf tokens (`${TfToken[...]}`) are resolved by Terraform, not by us: a host script needs
-  // concrete values, so say so instead of failing with a confusing pattern error.
-  return typeof v === "string" && v.includes("${");
+/**
+ * Collects the semantic issues after the shape issues, leaving out what the shape check already
+ * reported for the same prop (or a prop inside it), so nothing is said twice.
+ */
+class CheckCollector extends IssueCollector {
+  private readonly shape: readonly ModelIssue[];
+  private always = false;
+
+  constructor(shape: readonly ModelIssue[]) {
+    super();
+    this.shape = [];
+    for (const issue of shape) this.push(issue);
+    this.shape = shape;
+  }
+
+  /**
+   * Reports a problem the shape check cannot have seen, even on a prop it already reported
+   * (a sysctl key outside the allowlist whose value is also malformed).
+   */
+  addAlways(path: string, prop: string, value: unknown, problem: string): void {
+    this.always = true;
+    try {
+      this.add(path, prop, value, problem);
+    } finally {
+      this.always = false;
+    }
+  }
+
+  protected override push(issue: ModelIssue): void {
+    const covered = !this.always && this.shape.some(
+      (s) => s.path === issue.path && (issue.prop === s.prop || issue.prop.startsWith(`${s.prop}.`) || issue.prop.startsWith(`${s.prop}[`)),
+    );
+    if (!covered) super.push(issue);
+  }
 }
 
-const NOT_A_TOKEN = "is an unresolved Terraform token; IPVS settings must be known at synth time (plain values)";
-
 function checkName(c: IssueCollector, path: string, prop: string, v: unknown, max: number): v is string {
-  if (typeof v === "string" && isTokenLike(v)) {
+  if (isTokenLike(v)) {
     c.add(path, prop, v, NOT_A_TOKEN);
     return false;
   }
   if (typeof v !== "string" || v.length > max || !NAME_PATTERN.test(v)) {
-    c.add(path, prop, v, `is not a valid name; allowed: 1–${max} characters of A–Z a–z 0–9 _ . -, starting with a letter or digit`);
+    c.add(path, prop, v, nameProblem(max));
     return false;
   }
   return true;
@@ -104,38 +155,50 @@ function checkAddress(c: IssueCollector, path: string, prop: string, v: unknown)
     return undefined;
   }
   const parsed = parseAddress(v);
-  if (!parsed) c.add(path, prop, v, "is not an IP address; allowed: an IPv4 address (172.16.1.8) or an IPv6 address (fd00::8)");
+  if (!parsed) c.add(path, prop, v, NOT_AN_ADDRESS);
   return parsed;
 }
 
-function checkPort(c: IssueCollector, path: string, prop: string, v: unknown): v is number {
-  if (!isInt(v, 1, 65535)) {
-    c.add(path, prop, v, "is out of range; allowed 1–65535");
+function checkInt(c: IssueCollector, path: string, prop: string, v: unknown, min: number, max: number, unit = ""): v is number {
+  if (isTokenLike(v)) {
+    c.add(path, prop, v, NOT_A_TOKEN);
+    return false;
+  }
+  if (!isInt(v, min, max)) {
+    c.add(path, prop, v, intProblem(v, min, max, unit));
     return false;
   }
   return true;
 }
 
-const SCHEDULER_LIST = SCHEDULERS.join(", ");
+function checkBoolean(c: IssueCollector, path: string, prop: string, v: unknown): v is boolean | undefined {
+  if (v === undefined || typeof v === "boolean") return true;
+  c.add(path, prop, v, "is not a boolean");
+  return false;
+}
 
 interface ServiceFacts {
   readonly svc: DesiredService;
-  /** Address+port services: `tcp 172.16.1.8:1000`, for collision checks with aliases. */
-  readonly listenKey?: string;
+  /** Index in the host's virtualServices, to find its aliases. */
+  readonly index: number;
 }
 
-export function buildDesiredHost(spec: HostSpec, paths: PathNamer = specPathNamer(0)): DesiredHost {
-  const c = new IssueCollector();
+/**
+ * Checks one host and returns its desired state. `spec` is a HostSpec, but may be anything (a
+ * spec.json is untrusted): every problem is reported in one IpvsModelError, nothing else is thrown.
+ */
+export function buildDesiredHost(spec: unknown, paths: PathNamer = specPathNamer(0)): DesiredHost {
+  const c = new CheckCollector(hostShapeIssues(spec, paths));
   const hostPath = paths.host;
-  if (typeof spec !== "object" || spec === null) {
+  if (!isRecord(spec)) {
     c.add(hostPath, "host", spec, "is not an object; expected { name, virtualServices: [...] }");
     c.throwIfAny();
+    throw new IpvsModelError(c.issues); // not reached: the shape check reports it too
   }
-  checkKeys(c, hostPath, spec, HOST_KEYS);
   checkName(c, hostPath, "name", spec.name, 63);
 
   const localAddresses = new Set<string>();
-  (spec.localAddresses ?? []).forEach((a, i) => {
+  listOf(spec.localAddresses).forEach((a, i) => {
     const p = checkAddress(c, hostPath, `localAddresses[${i}]`, a);
     if (p) localAddresses.add(p.canonical);
   });
@@ -145,13 +208,14 @@ export function buildDesiredHost(spec: HostSpec, paths: PathNamer = specPathName
   const serviceNames = new Map<string, string>();
   const serviceKeys = new Map<string, string>();
 
-  const svcSpecs = spec.virtualServices ?? [];
-  if (!Array.isArray(svcSpecs)) c.add(hostPath, "virtualServices", svcSpecs, "is not a list of virtual services");
-  (Array.isArray(svcSpecs) ? svcSpecs : []).forEach((svcSpec, i) => {
-    const svcPath = paths.service(i, svcSpec);
-    const facts = buildService(c, svcSpec, svcPath, paths);
-    if (!facts) return;
-    const { svc } = facts;
+  if (spec.virtualServices !== undefined && !Array.isArray(spec.virtualServices)) {
+    c.add(hostPath, "virtualServices", spec.virtualServices, "is not a list of virtual services");
+  }
+  const svcSpecs = listOf(spec.virtualServices);
+  svcSpecs.forEach((svcSpec, i) => {
+    const svcPath = paths.service(i, svcSpec as VirtualServiceSpec);
+    const svc = buildService(c, svcSpec, svcPath, paths);
+    if (!svc) return;
     const key = serviceKeyOf(svc);
     const sameName = serviceNames.get(svc.name);
     if (sameName) c.addMessage(svcPath, "name", svc.name, `name "${svc.name}" is already used by ${sameName}; service names must be unique on a host.`);
@@ -159,16 +223,16 @@ export function buildDesiredHost(spec: HostSpec, paths: PathNamer = specPathName
     const sameKey = serviceKeys.get(key);
     if (sameKey) c.addMessage(svcPath, "address", key, `virtual service ${key} is already declared by ${sameKey}; declare each virtual service once.`);
     serviceKeys.set(key, svcPath);
-    services.push(facts);
+    services.push({ svc, index: i });
   });
 
   // Aliases after all services, so collisions with any service on the host are seen.
   const listenKeys = new Map<string, string>();
-  for (const f of services) if (f.listenKey) listenKeys.set(f.listenKey, `virtual service ${f.listenKey} (${f.svc.path})`);
-  services.forEach((f, i) => {
-    const svcSpec = svcSpecs[i];
-    (svcSpec.aliases ?? []).forEach((aliasSpec, j) => {
-      const alias = buildAlias(c, aliasSpec, f.svc, paths.alias(f.svc.path, j));
+  for (const { svc } of services) if (svc.kind === "address") listenKeys.set(serviceKeyOf(svc), `virtual service ${serviceKeyOf(svc)} (${svc.path})`);
+  for (const { svc, index } of services) {
+    const svcSpec = svcSpecs[index] as Rec;
+    listOf(svcSpec.aliases).forEach((aliasSpec, j) => {
+      const alias = buildAlias(c, aliasSpec, svc, paths.alias(svc.path, j));
       if (!alias) return;
       const key = `${alias.protocol} ${hostPort(alias.family, alias.address, alias.port)}`;
       const taken = listenKeys.get(key);
@@ -179,40 +243,45 @@ export function buildDesiredHost(spec: HostSpec, paths: PathNamer = specPathName
       listenKeys.set(key, `alias ${key} (${alias.path})`);
       aliases.push(alias);
     });
-  });
+  }
 
   const desiredServices = services.map((f) => f.svc);
-  const sysctls = buildSysctls(c, spec, hostPath, desiredServices, aliases, localAddresses);
+  const ssh = buildSsh(c, spec.ssh, hostPath);
+  if (ssh) checkLockout(c, ssh, desiredServices, aliases);
+  const { sysctls, unsafeSysctls } = buildSysctls(c, spec, hostPath, desiredServices, aliases, localAddresses);
   c.throwIfAny();
 
   return {
-    name: spec.name,
+    name: spec.name as string,
     path: hostPath,
     services: desiredServices,
     aliases,
     modules: modulesFor(desiredServices),
     sysctls,
+    unsafeSysctls,
+    ...(ssh ? { ssh } : {}),
   };
 }
 
-function buildService(c: IssueCollector, s: VirtualServiceSpec, path: string, paths: PathNamer): ServiceFacts | undefined {
-  const before = c.issues.length;
-  if (typeof s !== "object" || s === null) {
+function buildService(c: IssueCollector, s: unknown, path: string, paths: PathNamer): DesiredService | undefined {
+  const before = c.reportCount;
+  if (!isRecord(s)) {
     c.add(path, "virtualService", s, "is not an object");
     return undefined;
   }
-  checkKeys(c, path, s, SERVICE_KEYS);
   checkName(c, path, "name", s.name, 40);
 
   const scheduler = (s.scheduler ?? "wlc") as Scheduler;
-  if (!oneOf(scheduler, SCHEDULERS)) c.add(path, "scheduler", s.scheduler, `is not an IPVS scheduler; allowed: ${SCHEDULER_LIST}`);
+  const schedulerOk = oneOf(scheduler, SCHEDULERS);
+  if (!schedulerOk) c.add(path, "scheduler", s.scheduler, `is not an IPVS scheduler; allowed: ${SCHEDULERS.join(", ")}`);
 
-  const flags = [...(s.schedulerFlags ?? [])];
+  if (s.schedulerFlags !== undefined && !Array.isArray(s.schedulerFlags)) c.add(path, "schedulerFlags", s.schedulerFlags, "is not a list of scheduler flags");
+  const flags = listOf(s.schedulerFlags);
   flags.forEach((flag, i) => {
-    const users = SCHEDULER_FLAGS[flag as string];
+    const users = typeof flag === "string" && Object.prototype.hasOwnProperty.call(SCHEDULER_FLAGS, flag) ? SCHEDULER_FLAGS[flag] : undefined;
     if (!users) {
       c.add(path, `schedulerFlags[${i}]`, flag, `is not a scheduler flag; allowed: ${Object.keys(SCHEDULER_FLAGS).join(", ")}`);
-    } else if (!users.includes(scheduler)) {
+    } else if (schedulerOk && !users.includes(scheduler)) {
       c.add(path, `schedulerFlags[${i}]`, flag, `only applies to scheduler ${users.join(" or ")}, not "${scheduler}"`);
     } else if (flags.indexOf(flag) !== i) {
       c.add(path, `schedulerFlags[${i}]`, flag, "is given twice");
@@ -220,108 +289,113 @@ function buildService(c: IssueCollector, s: VirtualServiceSpec, path: string, pa
   });
 
   let family: AddressFamily = "ipv4";
+  /** False when the address (and so the family) is not known; checks that need it are skipped. */
+  let familyKnown = true;
   let kind: "address" | "fwmark";
   let address = "";
   let port = 0;
   let protocol: Protocol = "tcp";
   const hasAddress = s.address !== undefined || s.port !== undefined;
   if (s.fwmark !== undefined && hasAddress) {
-    c.add(path, "fwmark", s.fwmark, "cannot be combined with address/port; a virtual service is either address+port or a firewall mark");
+    c.add(path, "fwmark", s.fwmark, FWMARK_AND_ADDRESS);
     return undefined;
   }
   if (s.fwmark !== undefined) {
     kind = "fwmark";
-    if (!isInt(s.fwmark, 1, MAX_U32)) c.add(path, "fwmark", s.fwmark, `is out of range; allowed 1–${MAX_U32}`);
+    checkInt(c, path, "fwmark", s.fwmark, 1, MAX_U32);
     if (s.protocol !== undefined) c.add(path, "protocol", s.protocol, "does not apply to a firewall-mark service (the mark selects the packets); remove it");
-    if (s.family !== undefined && !oneOf(s.family, ["ipv4", "ipv6"] as const)) c.add(path, "family", s.family, "is not an address family; allowed: ipv4, ipv6");
-    else family = s.family ?? "ipv4";
+    if (s.family !== undefined && !oneOf(s.family, ["ipv4", "ipv6"] as const)) {
+      c.add(path, "family", s.family, "is not an address family; allowed: ipv4, ipv6");
+      familyKnown = false;
+    } else family = (s.family as AddressFamily | undefined) ?? "ipv4";
   } else {
     kind = "address";
-    if (s.address === undefined) c.add(path, "address", s.address, "is missing; a virtual service needs address and port, or fwmark");
-    else {
+    if (s.address === undefined) {
+      c.add(path, "address", s.address, NEEDS_ADDRESS_OR_FWMARK);
+      familyKnown = false;
+    } else {
       const parsed = checkAddress(c, path, "address", s.address);
       if (parsed) {
         family = parsed.family;
         address = parsed.canonical;
-      }
+      } else familyKnown = false;
     }
-    if (checkPort(c, path, "port", s.port)) port = s.port as number;
+    if (s.port === undefined) c.add(path, "port", s.port, NEEDS_ADDRESS_OR_FWMARK);
+    else if (checkInt(c, path, "port", s.port, 1, 65535)) port = s.port;
     if (s.protocol !== undefined && !oneOf(s.protocol, PROTOCOLS)) c.add(path, "protocol", s.protocol, `is not supported; allowed: ${PROTOCOLS.join(", ")}`);
-    else protocol = s.protocol ?? "tcp";
-    if (s.family !== undefined && s.family !== family) c.add(path, "family", s.family, `contradicts address ${showAddr(s.address)} (${family}); leave family out for address services`);
+    else protocol = (s.protocol as Protocol | undefined) ?? "tcp";
+    if (s.family !== undefined && familyKnown && s.family !== family) {
+      c.add(path, "family", s.family, `contradicts address ${showValue(s.address)} (${family}); leave family out for address services`);
+    }
   }
 
-  let persistence: DesiredPersistence | undefined;
-  if (s.persistence !== undefined) {
-    const p = s.persistence;
-    if (typeof p === "object" && p !== null) checkKeys(c, path, p, PERSISTENCE_KEYS);
-    if (!isInt(p?.timeout, 1, MAX_PERSISTENCE_TIMEOUT)) {
-      c.add(path, "persistence.timeout", p?.timeout, `is out of range; allowed 1–${MAX_PERSISTENCE_TIMEOUT} seconds`);
-    }
-    let netmask: string | number | undefined;
-    if (p?.netmask !== undefined) {
-      if (family === "ipv4") {
-        if (typeof p.netmask !== "string" || !isContiguousIpv4Netmask(p.netmask)) {
-          c.add(path, "persistence.netmask", p.netmask, "is not a contiguous IPv4 netmask; allowed e.g. 255.255.255.0");
-        } else if (p.netmask !== "255.255.255.255") netmask = p.netmask;
-      } else if (!isInt(p.netmask, 1, 128)) {
-        c.add(path, "persistence.netmask", p.netmask, "is not an IPv6 prefix length; allowed 1–128");
-      } else if (p.netmask !== 128) netmask = p.netmask;
-    }
-    persistence = { timeout: p?.timeout, netmask };
-  }
+  const persistence = buildPersistence(c, s.persistence, path, familyKnown ? family : undefined);
 
+  if (s.realServers !== undefined && !Array.isArray(s.realServers)) c.add(path, "realServers", s.realServers, "is not a list of real servers");
+  if (s.aliases !== undefined && !Array.isArray(s.aliases)) c.add(path, "aliases", s.aliases, "is not a list of aliases");
   const realServers: DesiredRealServer[] = [];
   const seen = new Map<string, string>();
-  (s.realServers ?? []).forEach((rs, i) => {
+  listOf(s.realServers).forEach((rs, i) => {
     const rsPath = paths.realServer(path, i);
-    const built = buildRealServer(c, rs, rsPath, { kind, family, port });
+    const built = buildRealServer(c, rs, rsPath, { kind, family: familyKnown ? family : undefined, port: kind === "fwmark" || port > 0 ? port : undefined });
     if (!built) return;
     const key = `${built.address}|${built.port}`;
     const dup = seen.get(key);
-    if (dup) c.addMessage(rsPath, "address", rs.address, `real server ${showAddr(built.address)}:${built.port} is already declared by ${dup}; declare each real server once per service.`);
+    if (dup) c.addMessage(rsPath, "address", built.address, `real server ${hostPort(family, built.address, built.port)} is already declared by ${dup}; declare each real server once per service.`);
     seen.set(key, rsPath);
     realServers.push(built);
   });
 
-  if (c.issues.length > before) return undefined;
-  const base = { name: s.name, family, scheduler, schedulerFlags: flags, persistence, realServers, path };
-  const svc: DesiredService =
-    kind === "fwmark" ? { ...base, kind, fwmark: s.fwmark as number } : { ...base, kind, protocol, address, port };
-  return { svc, listenKey: kind === "address" ? serviceKeyOf(svc) : undefined };
+  if (c.reportCount > before) return undefined;
+  const base = { name: s.name as string, family, scheduler, schedulerFlags: [...flags] as string[], persistence, realServers, path };
+  return kind === "fwmark" ? { ...base, kind, fwmark: s.fwmark as number } : { ...base, kind, protocol, address, port };
 }
 
-function showAddr(a: unknown): string {
-  return typeof a === "string" ? a : String(a);
+function buildPersistence(c: IssueCollector, p: unknown, path: string, family: AddressFamily | undefined): DesiredPersistence | undefined {
+  if (p === undefined) return undefined;
+  if (!isRecord(p)) {
+    c.add(path, "persistence", p, "is not an object; expected { timeout, netmask }");
+    return undefined;
+  }
+  checkInt(c, path, "persistence.timeout", p.timeout, 1, MAX_PERSISTENCE_TIMEOUT, " seconds");
+  let netmask: string | number | undefined;
+  if (p.netmask !== undefined && family === "ipv4") {
+    if (typeof p.netmask !== "string" || !isContiguousIpv4Netmask(p.netmask)) {
+      c.add(path, "persistence.netmask", p.netmask, "is not a contiguous IPv4 netmask; allowed e.g. 255.255.255.0");
+    } else if (p.netmask !== "255.255.255.255") netmask = p.netmask;
+  } else if (p.netmask !== undefined && family === "ipv6") {
+    if (!isInt(p.netmask, 1, 128)) c.add(path, "persistence.netmask", p.netmask, "is not an IPv6 prefix length; allowed 1–128");
+    else if (p.netmask !== 128) netmask = p.netmask;
+  }
+  return { timeout: p.timeout as number, netmask };
 }
 
 function buildRealServer(
   c: IssueCollector,
-  rs: RealServerSpec,
+  rs: unknown,
   path: string,
-  svc: { kind: "address" | "fwmark"; family: AddressFamily; port: number },
+  svc: { kind: "address" | "fwmark"; family?: AddressFamily; port?: number },
 ): DesiredRealServer | undefined {
-  const before = c.issues.length;
-  if (typeof rs !== "object" || rs === null) {
+  const before = c.reportCount;
+  if (!isRecord(rs)) {
     c.add(path, "realServer", rs, "is not an object");
     return undefined;
   }
-  checkKeys(c, path, rs, REAL_SERVER_KEYS);
   const addr = checkAddress(c, path, "address", rs.address);
-  if (addr && addr.family !== svc.family) {
+  if (addr && svc.family && addr.family !== svc.family) {
     c.add(path, "address", rs.address, `is ${addr.family} but the virtual service is ${svc.family}; IPVS cannot mix address families in one service`);
   }
-  if (!oneOf(rs.forwarding, FORWARDING_METHODS)) {
-    c.add(path, "forwarding", rs.forwarding, `is not a forwarding method; allowed: ${FORWARDING_METHODS.join(", ")}`);
-  }
+  const forwardingOk = oneOf(rs.forwarding, FORWARDING_METHODS);
+  if (!forwardingOk) c.add(path, "forwarding", rs.forwarding, `is not a forwarding method; allowed: ${FORWARDING_METHODS.join(", ")}`);
   const forwarding = rs.forwarding as ForwardingMethod;
   let port = svc.port;
+  let portOk = true;
   if (rs.port !== undefined) {
-    if (svc.kind === "fwmark" ? !isInt(rs.port, 0, 65535) : !isInt(rs.port, 1, 65535)) {
-      c.add(path, "port", rs.port, `is out of range; allowed ${svc.kind === "fwmark" ? 0 : 1}–65535`);
-    } else port = rs.port;
+    const min = svc.kind === "fwmark" ? 0 : 1;
+    portOk = checkInt(c, path, "port", rs.port, min, 65535);
+    if (portOk) port = rs.port as number;
   }
-  if ((forwarding === "gatewaying" || forwarding === "ipip") && port !== svc.port) {
+  if (forwardingOk && portOk && svc.port !== undefined && (forwarding === "gatewaying" || forwarding === "ipip") && port !== svc.port) {
     c.add(
       path,
       "port",
@@ -330,21 +404,22 @@ function buildRealServer(
     );
   }
   const weight = rs.weight ?? 1;
-  if (!isInt(weight, 0, 65535)) c.add(path, "weight", rs.weight, "is out of range; allowed 0–65535");
+  if (rs.weight !== undefined) checkInt(c, path, "weight", rs.weight, 0, 65535);
   const upper = rs.upperThreshold ?? 0;
   const lower = rs.lowerThreshold ?? 0;
-  if (!isInt(upper, 0, MAX_U32)) c.add(path, "upperThreshold", rs.upperThreshold, `is out of range; allowed 0–${MAX_U32} (0 = no limit)`);
-  if (!isInt(lower, 0, MAX_U32)) c.add(path, "lowerThreshold", rs.lowerThreshold, `is out of range; allowed 0–${MAX_U32}`);
-  else if (lower > 0 && (upper === 0 || lower >= upper)) {
-    c.add(path, "lowerThreshold", rs.lowerThreshold, `must be below upperThreshold (${upper}); a lower threshold only makes sense with an upper one`);
+  const upperOk = rs.upperThreshold === undefined || checkInt(c, path, "upperThreshold", rs.upperThreshold, 0, MAX_U32, " (0 = no limit)");
+  if (rs.lowerThreshold === undefined || checkInt(c, path, "lowerThreshold", rs.lowerThreshold, 0, MAX_U32)) {
+    if (upperOk && (lower as number) > 0 && (upper === 0 || (lower as number) >= (upper as number))) {
+      c.add(path, "lowerThreshold", rs.lowerThreshold, `must be below upperThreshold (${upper}); a lower threshold only makes sense with an upper one`);
+    }
   }
-  if (c.issues.length > before || !addr) return undefined;
-  return { address: addr.canonical, port, forwarding, weight, upperThreshold: upper, lowerThreshold: lower, path };
+  if (c.reportCount > before || !addr || port === undefined) return undefined;
+  return { address: addr.canonical, port, forwarding, weight: weight as number, upperThreshold: upper as number, lowerThreshold: lower as number, path };
 }
 
-function buildAlias(c: IssueCollector, a: AliasSpec, svc: DesiredService, path: string): DesiredAlias | undefined {
-  const before = c.issues.length;
-  if (typeof a !== "object" || a === null) {
+function buildAlias(c: IssueCollector, a: unknown, svc: DesiredService, path: string): DesiredAlias | undefined {
+  const before = c.reportCount;
+  if (!isRecord(a)) {
     c.add(path, "alias", a, "is not an object");
     return undefined;
   }
@@ -352,10 +427,11 @@ function buildAlias(c: IssueCollector, a: AliasSpec, svc: DesiredService, path: 
     c.addMessage(path, "port", a.port, `an alias needs an address+port virtual service; ${svc.path} is selected by firewall mark ${svc.fwmark}, so there is no port to redirect to.`);
     return undefined;
   }
-  checkKeys(c, path, a, ALIAS_KEYS);
-  checkPort(c, path, "port", a.port);
-  const method = a.method ?? "redirect";
-  if (!oneOf(method, ALIAS_METHODS)) c.add(path, "method", a.method, `is not an alias method; allowed: ${ALIAS_METHODS.join(", ")}`);
+  if (a.port === undefined) c.add(path, "port", a.port, "is missing; allowed 1–65535");
+  else checkInt(c, path, "port", a.port, 1, 65535);
+  const method = (a.method ?? "redirect") as AliasMethod;
+  const methodOk = oneOf(method, ALIAS_METHODS);
+  if (!methodOk) c.add(path, "method", a.method, `is not an alias method; allowed: ${ALIAS_METHODS.join(", ")}`);
   let address = svc.address;
   if (a.address !== undefined) {
     const parsed = checkAddress(c, path, "address", a.address);
@@ -363,12 +439,12 @@ function buildAlias(c: IssueCollector, a: AliasSpec, svc: DesiredService, path: 
       c.add(path, "address", a.address, `is ${parsed.family} but the virtual service is ${svc.family}; an alias must use the service's address family`);
     } else if (parsed) address = parsed.canonical;
   }
-  const remoteClients = a.remoteClients ?? true;
-  const localClients = a.localClients ?? false;
-  if (typeof remoteClients !== "boolean") c.add(path, "remoteClients", a.remoteClients, "is not a boolean");
-  if (typeof localClients !== "boolean") c.add(path, "localClients", a.localClients, "is not a boolean");
-  if (!remoteClients && !localClients) c.add(path, "remoteClients", a.remoteClients, "is false and so is localClients; the alias would serve nobody");
-  if (localClients === true && method === "redirect") {
+  const remoteOk = checkBoolean(c, path, "remoteClients", a.remoteClients);
+  const localOk = checkBoolean(c, path, "localClients", a.localClients);
+  const remoteClients = (a.remoteClients ?? true) as boolean;
+  const localClients = (a.localClients ?? false) as boolean;
+  if (remoteOk && localOk && !remoteClients && !localClients) c.add(path, "remoteClients", a.remoteClients, "is false and so is localClients; the alias would serve nobody");
+  if (localClients === true && methodOk && method === "redirect") {
     c.add(path, "localClients", true, "needs method \"dnat\": REDIRECT in the nat OUTPUT chain rewrites the destination to loopback, which the virtual service does not listen on");
   }
   const notMasq = svc.realServers.filter((r) => r.forwarding !== "masquerade");
@@ -380,13 +456,13 @@ function buildAlias(c: IssueCollector, a: AliasSpec, svc: DesiredService, path: 
       `an alias needs every real server of ${svc.path} to use forwarding "masquerade", but ${notMasq[0].path} uses "${notMasq[0].forwarding}": its replies bypass the load balancer, so no conntrack entry can undo the alias NAT.`,
     );
   }
-  if (c.issues.length > before) return undefined;
+  if (c.reportCount > before) return undefined;
   return {
     service: svc.name,
     protocol: svc.protocol,
     family: svc.family,
     address,
-    port: a.port,
+    port: a.port as number,
     method,
     targetAddress: svc.address,
     targetPort: svc.port,
@@ -396,31 +472,91 @@ function buildAlias(c: IssueCollector, a: AliasSpec, svc: DesiredService, path: 
   };
 }
 
+/** HostSpec.ssh: where Terraform / the CLI reaches the host. */
+function buildSsh(c: IssueCollector, ssh: unknown, hostPath: string): DesiredSsh | undefined {
+  if (ssh === undefined) return undefined;
+  if (!isRecord(ssh)) {
+    c.add(hostPath, "ssh", ssh, "is not an object; expected { host, port }");
+    return undefined;
+  }
+  const before = c.reportCount;
+  const port = ssh.port ?? DEFAULT_SSH_PORT;
+  checkInt(c, hostPath, "ssh.port", port, 1, 65535);
+  let desired: DesiredSsh | undefined;
+  if (isTokenLike(ssh.host)) {
+    // A construct's connection host may be another resource's attribute: only known at apply time.
+    desired = { kind: "token", port: port as number };
+  } else {
+    const parsed = parseAddress(ssh.host);
+    if (parsed) desired = { kind: "address", host: parsed.canonical, port: port as number };
+    else if (typeof ssh.host === "string" && DNS_NAME.test(ssh.host) && !/(^|\.)\d+\.?$/.test(ssh.host)) {
+      desired = { kind: "name", host: ssh.host, port: port as number };
+    } else if (ssh.host === undefined) c.add(hostPath, "ssh.host", ssh.host, "is missing; give the address or DNS name Terraform connects to over SSH");
+    else c.add(hostPath, "ssh.host", ssh.host, NOT_AN_SSH_HOST);
+  }
+  return c.reportCount > before ? undefined : desired;
+}
+
+const LOCKOUT =
+  "the boot unit would re-apply it at every boot and destroy needs SSH.";
+
+/**
+ * A TCP service or remote-clients alias on the very address and port Terraform uses for SSH
+ * takes over the deploy's own connection: the next step, every later apply and destroy lose
+ * SSH, and the boot unit puts it back after a reboot. Only decidable for an IP address; a DNS
+ * name is left to policy rule IPVS008.
+ */
+function checkLockout(c: IssueCollector, ssh: DesiredSsh, services: readonly DesiredService[], aliases: readonly DesiredAlias[]): void {
+  if (ssh.kind !== "address" || ssh.host === undefined) return;
+  const family: AddressFamily = ssh.host.includes(":") ? "ipv6" : "ipv4";
+  const endpoint = hostPort(family, ssh.host, ssh.port);
+  for (const s of services) {
+    if (s.kind === "address" && s.protocol === "tcp" && s.address === ssh.host && s.port === ssh.port) {
+      c.addMessage(s.path, "port", s.port, `virtual service ${serviceKeyOf(s)} is the SSH endpoint Terraform uses (ssh ${endpoint}); ${LOCKOUT} Move the service or the SSH port.`);
+    }
+  }
+  for (const a of aliases) {
+    if (a.remoteClients && a.protocol === "tcp" && a.address === ssh.host && a.port === ssh.port) {
+      c.addMessage(
+        a.path,
+        "port",
+        a.port,
+        `alias tcp ${hostPort(a.family, a.address, a.port)} (to virtual service tcp ${hostPort(a.family, a.targetAddress, a.targetPort)}) is the SSH endpoint Terraform uses (ssh ${endpoint}); ${LOCKOUT} Move the alias or the SSH port.`,
+      );
+    }
+  }
+}
+
 function buildSysctls(
-  c: IssueCollector,
-  spec: HostSpec,
+  c: CheckCollector,
+  spec: Rec,
   hostPath: string,
   services: readonly DesiredService[],
   aliases: readonly DesiredAlias[],
   localAddresses: Set<string>,
-): DesiredSysctl[] {
+): { sysctls: DesiredSysctl[]; unsafeSysctls: string[] } {
   const out: DesiredSysctl[] = [];
+  const unsafe: string[] = [];
   const set = (key: string, value: string, reason: string) => {
     if (!out.some((s) => s.key === key)) out.push({ key, value, reason });
   };
 
-  if (spec.conntrack !== undefined && typeof spec.conntrack !== "boolean") {
-    c.add(hostPath, "conntrack", spec.conntrack, "is not a boolean");
+  checkBoolean(c, hostPath, "conntrack", spec.conntrack);
+  const optIn = checkBoolean(c, hostPath, "unsafeSysctls", spec.unsafeSysctls) && spec.unsafeSysctls === true;
+  if (spec.sysctls !== undefined && !isRecord(spec.sysctls)) {
+    c.add(hostPath, "sysctls", spec.sysctls, 'is not an object; expected e.g. { "net.ipv4.vs.expire_nodest_conn": 1 }');
   }
-  const userConntrack = spec.sysctls?.[CONNTRACK_SYSCTL];
+  const declared = isRecord(spec.sysctls) ? Object.entries(spec.sysctls) : [];
+  const userConntrack = declared.find(([k]) => k === CONNTRACK_SYSCTL)?.[1];
   if (aliases.length > 0) {
     const first = aliases[0];
     const why = `an alias (${first.path}) needs it: IPVS drops the conntrack entry of packets it forwards unless conntrack=1, so replies to the aliased port would leave from the service port and clients would reset them`;
     if (spec.conntrack === false) {
       c.addMessage(hostPath, "conntrack", false, `conntrack false is not allowed while the host has aliases; ${why}. Remove the aliases or leave conntrack on.`);
     }
-    if (userConntrack !== undefined && String(userConntrack) !== "1") {
-      c.addMessage(hostPath, `sysctls["${CONNTRACK_SYSCTL}"]`, userConntrack, `sysctls["${CONNTRACK_SYSCTL}"] ${JSON.stringify(userConntrack)} is not allowed while the host has aliases; ${why}. Allowed: 1.`);
+    if (userConntrack !== undefined && userConntrack !== 1 && userConntrack !== "1") {
+      const prop = propName(["sysctls", CONNTRACK_SYSCTL]);
+      c.addMessage(hostPath, prop, userConntrack, `${prop} ${showValue(userConntrack)} is not allowed while the host has aliases; ${why}. Allowed: 1.`);
     }
     set(CONNTRACK_SYSCTL, "1", "aliases reach IPVS through iptables nat; IPVS must keep their conntrack entries");
   } else if (spec.conntrack === true) {
@@ -444,16 +580,25 @@ function buildSysctls(
     }
   }
 
-  for (const [key, value] of Object.entries(spec.sysctls ?? {})) {
-    const prop = `sysctls["${key}"]`;
+  for (const [key, value] of declared) {
+    const prop = propName(["sysctls", key]);
     if (key === CONNTRACK_SYSCTL && aliases.length > 0) continue; // checked above, with the reason
+    if (isTokenLike(key)) {
+      c.add(hostPath, prop, key, NOT_A_TOKEN);
+      continue;
+    }
     if (!SYSCTL_KEY.test(key)) {
-      c.add(hostPath, prop, key, "is not a sysctl name; allowed: dotted lowercase names like net.ipv4.vs.expire_nodest_conn");
+      c.add(hostPath, prop, key, NOT_A_SYSCTL_NAME);
+      continue;
+    }
+    const allowed = isAllowedSysctl(key);
+    if (!allowed && !optIn) {
+      c.addAlways(hostPath, prop, key, `is not a sysctl a load balancer needs; allowed: ${ALLOWED_SYSCTL_FAMILIES}. Set unsafeSysctls: true on the host to accept other keys (the scripts run as root).`);
       continue;
     }
     const text = typeof value === "number" && Number.isInteger(value) ? String(value) : value;
     if (typeof text !== "string" || !SYSCTL_VALUE.test(text)) {
-      c.add(hostPath, prop, value, "is not an allowed sysctl value; allowed: an integer or a word of A–Z a–z 0–9 _ . : - (1–64 characters)");
+      c.add(hostPath, prop, value, isTokenLike(value) ? NOT_A_TOKEN : NOT_A_SYSCTL_VALUE);
       continue;
     }
     const existing = out.find((s) => s.key === key);
@@ -461,9 +606,10 @@ function buildSysctls(
       c.add(hostPath, prop, value, `contradicts ${existing.key}=${existing.value}, which ${existing.reason}`);
       continue;
     }
-    set(key, text, "declared in the host's sysctls");
+    if (!allowed) unsafe.push(key);
+    set(key, text, allowed ? "declared in the host's sysctls" : "declared in the host's sysctls; outside the load-balancer allowlist, accepted because unsafeSysctls is true");
   }
-  return out;
+  return { sysctls: out, unsafeSysctls: unsafe };
 }
 
 /** ip_vs first, then one module per scheduler in use, then conntrack for NAT bookkeeping. */
@@ -475,16 +621,25 @@ function modulesFor(services: readonly DesiredService[]): DesiredModule[] {
   return out;
 }
 
-/** Builds every host of a spec.json; paths in errors are spec paths. */
-export function buildDesiredSpec(spec: IpvsSpec): DesiredHost[] {
-  const c = new IssueCollector();
-  if (typeof spec !== "object" || spec === null || !Array.isArray(spec.hosts)) {
-    c.add("spec", "hosts", (spec as IpvsSpec | null)?.hosts, "is missing; expected { \"hosts\": [ { \"name\": ..., \"virtualServices\": [...] } ] }");
+/**
+ * Builds every host of a spec.json; paths in errors are spec paths. `spec` is an IpvsSpec but may
+ * be anything: the top level and every host are checked, and all problems come in one
+ * IpvsModelError.
+ */
+export function buildDesiredSpec(spec: unknown): DesiredHost[] {
+  const c = new CheckCollector(specShapeIssues(spec));
+  if (!isRecord(spec)) {
+    c.add("spec", "spec", spec, 'is not an object; expected { "hosts": [ { "name": ..., "virtualServices": [...] } ] }');
+    c.throwIfAny();
+  }
+  const hostList = isRecord(spec) ? spec.hosts : undefined;
+  if (!Array.isArray(hostList)) {
+    c.add("spec", "hosts", hostList, 'is missing; expected { "hosts": [ { "name": ..., "virtualServices": [...] } ] }');
     c.throwIfAny();
   }
   const hosts: DesiredHost[] = [];
   const names = new Map<string, number>();
-  spec.hosts.forEach((h, i) => {
+  listOf(hostList).forEach((h, i) => {
     try {
       const host = buildDesiredHost(h, specPathNamer(i));
       const dup = names.get(host.name);

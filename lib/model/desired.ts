@@ -75,6 +75,17 @@ export interface DesiredModule {
   readonly reason: string;
 }
 
+/** The SSH endpoint of a host, as far as it is known at synth time. */
+export interface DesiredSsh {
+  /**
+   * "address": host is an IP address (canonical form); "name": a DNS name (as given);
+   * "token": an unresolved Terraform token, only known at apply time (host is left out).
+   */
+  readonly kind: "address" | "name" | "token";
+  readonly host?: string;
+  readonly port: number;
+}
+
 export interface DesiredHost {
   readonly name: string;
   readonly path: string;
@@ -84,6 +95,13 @@ export interface DesiredHost {
   readonly modules: readonly DesiredModule[];
   /** In apply order. */
   readonly sysctls: readonly DesiredSysctl[];
+  /**
+   * Sysctl keys outside the load-balancer allowlist, accepted only because the host sets
+   * unsafeSysctls: true. Empty otherwise. (Desired states read back from older scripts may lack it.)
+   */
+  readonly unsafeSysctls: readonly string[];
+  /** The SSH endpoint from HostSpec.ssh; absent when not given. */
+  readonly ssh?: DesiredSsh;
 }
 
 /** The key ipvsadm uses for a service: `-t 172.16.1.8:1000`, `-f 7`. */

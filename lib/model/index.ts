@@ -3,3 +3,5 @@ export * from "./spec";
 export * from "./desired";
 export * from "./errors";
 export * from "./build";
+export * from "./sysctls";
+export { specSchemaPath } from "./shape";

@@ -13,13 +13,18 @@ export const SCHEDULERS = [
 ] as const;
 export type Scheduler = (typeof SCHEDULERS)[number];
 
-/** Scheduler flags (`ipvsadm -b`) and the schedulers that read them. */
-export const SCHEDULER_FLAGS: Readonly<Record<string, readonly Scheduler[]>> = {
-  "sh-fallback": ["sh"],
-  "sh-port": ["sh"],
-  "mh-fallback": ["mh"],
-  "mh-port": ["mh"],
-};
+/**
+ * Scheduler flags (`ipvsadm -b`) and the schedulers that read them. No prototype, so a flag
+ * named "constructor" or "__proto__" finds nothing; still, look flags up with Object.hasOwn.
+ */
+export const SCHEDULER_FLAGS: Readonly<Record<string, readonly Scheduler[]>> = Object.freeze(
+  Object.assign(Object.create(null) as Record<string, readonly Scheduler[]>, {
+    "sh-fallback": ["sh"],
+    "sh-port": ["sh"],
+    "mh-fallback": ["mh"],
+    "mh-port": ["mh"],
+  }),
+);
 
 export const FORWARDING_METHODS = ["masquerade", "gatewaying", "ipip"] as const;
 export type ForwardingMethod = (typeof FORWARDING_METHODS)[number];
@@ -129,6 +134,21 @@ export interface VirtualServiceSpec {
   readonly aliases?: readonly AliasSpec[];
 }
 
+/** The SSH endpoint Terraform (or the CLI) uses to reach a load-balancer host. */
+export interface SshSpec {
+  /**
+   * IPv4 or IPv6 address, or DNS name ([A-Za-z0-9_.-], labels of at most 63, at most 253
+   * characters) of the host. An unresolved Terraform token is accepted too: it is only known at
+   * apply time, so policy rule IPVS008 treats it like a DNS name.
+   */
+  readonly host: string;
+  /**
+   * TCP port of sshd, 1–65535.
+   * @default 22
+   */
+  readonly port?: number;
+}
+
 export interface HostSpec {
   /** Name of the load-balancer host; used for output folders. [A-Za-z0-9_.-], 1–63 chars. */
   readonly name: string;
@@ -148,10 +168,31 @@ export interface HostSpec {
   readonly localAddresses?: readonly string[];
   /**
    * Further sysctls this host should have, e.g. `{"net.ipv4.vs.expire_nodest_conn": 1}`.
-   * Keys are dotted sysctl names; values are integers or short words.
+   * Keys are dotted sysctl names a load balancer needs (see unsafeSysctls for the allowlist);
+   * values are integers or short words.
    * @default none
    */
   readonly sysctls?: Readonly<Record<string, string | number>>;
+  /**
+   * Also accept sysctls outside the load-balancer allowlist (net.ipv4.vs.*, net.ipv4.ip_forward,
+   * net.ipv6.conf.<all|default|IFACE>.forwarding,
+   * net.ipv4.conf.<all|default|IFACE>.{arp_ignore,arp_announce,arp_filter,rp_filter,forwarding,send_redirects},
+   * net.netfilter.nf_conntrack_*, net.nf_conntrack_max, net.ipv4.ip_nonlocal_bind,
+   * net.ipv6.ip_nonlocal_bind). The scripts run as root, so a key such as kernel.modprobe would
+   * hand the spec author the host; only set this when you own every spec that reaches the host.
+   * Each key accepted this way is listed in DesiredHost.unsafeSysctls and reported by policy rule
+   * IPVS007.
+   * @default false
+   */
+  readonly unsafeSysctls?: boolean;
+  /**
+   * How Terraform / the CLI reaches this host over SSH. When given with an IP address, a TCP
+   * virtual service or remote-clients alias on that address and port is refused (it would take
+   * over the SSH connection the deploy and destroy depend on); with a DNS name, policy rule
+   * IPVS008 warns about TCP services and aliases on the SSH port.
+   * @default not known (no lockout check)
+   */
+  readonly ssh?: SshSpec;
 }
 
 export interface IpvsSpec {

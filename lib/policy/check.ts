@@ -4,8 +4,10 @@ import { aliasRequiresConntrack } from "./rules/alias-requires-conntrack";
 import { conntrackTableSize } from "./rules/conntrack-table-size";
 import { expireNodestConn } from "./rules/expire-nodest-conn";
 import { redirectNeedsServiceAddress } from "./rules/redirect-needs-service-address";
+import { sshPortByName } from "./rules/ssh-port-by-name";
+import { unsafeSysctls } from "./rules/unsafe-sysctls";
 
-export const HOST_RULES: readonly HostRule[] = [aliasRequiresConntrack, conntrackTableSize, redirectNeedsServiceAddress, expireNodestConn];
+export const HOST_RULES: readonly HostRule[] = [aliasRequiresConntrack, conntrackTableSize, redirectNeedsServiceAddress, expireNodestConn, unsafeSysctls, sshPortByName];
 
 /** Runs the host rules over one desired state. */
 export function checkHost(host: DesiredHost, rules: readonly HostRule[] = HOST_RULES): Finding[] {

@@ -128,8 +128,8 @@ describe("buildDesiredHost rejects, naming path, prop, value and what is allowed
   test("a port out of range", () => {
     expectOneProblem(svc({ port: 70000 }), "spec.hosts[0].virtualServices[0]", "port 70000 is out of range; allowed 1–65535");
   });
-  test("a port that is not an integer", () => {
-    expectOneProblem(svc({ port: 80.5 }), "port 80.5 is out of range");
+  test("a port that is not an integer: says so, with the range", () => {
+    expectOneProblem(svc({ port: 80.5 }), "spec.hosts[0].virtualServices[0]: port 80.5 must be an integer; allowed 1–65535");
   });
   test("an address that is not an IP address", () => {
     expectOneProblem(svc({ address: "lb.example.com" }), 'address "lb.example.com" is not an IP address');

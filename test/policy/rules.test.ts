@@ -1,5 +1,5 @@
 import { DesiredHost, buildDesiredHost } from "../../lib/model";
-import { aliasRequiresConntrack, checkHost, conntrackTableSize, expireNodestConn, redirectNeedsServiceAddress } from "../../lib/policy";
+import { HOST_RULES, aliasRequiresConntrack, checkHost, conntrackTableSize, expireNodestConn, redirectNeedsServiceAddress, sshPortByName, unsafeSysctls } from "../../lib/policy";
 import { seedHost, seedService } from "../fixtures";
 
 const seed = () => buildDesiredHost(seedHost());
@@ -59,7 +59,92 @@ describe("IPVS004 expireNodestConn", () => {
   });
 });
 
+describe("IPVS007 unsafeSysctls", () => {
+  test("given allowlisted sysctls only, when checked, then it is compliant", () => {
+    expect(unsafeSysctls.check(buildDesiredHost(seedHost({ sysctls: { "net.ipv4.vs.expire_nodest_conn": 1 } })))).toEqual([]);
+  });
+  test("given the opt-in without any unsafe key, when checked, then it is compliant", () => {
+    expect(unsafeSysctls.check(buildDesiredHost(seedHost({ unsafeSysctls: true, sysctls: { "net.ipv4.ip_forward": 1 } })))).toEqual([]);
+  });
+  test("given keys accepted only through unsafeSysctls: true, when checked, then each is reported", () => {
+    const host = buildDesiredHost(seedHost({ unsafeSysctls: true, sysctls: { "kernel.modules_disabled": 1, "net.ipv4.vs.expire_nodest_conn": 1, "fs.protected_symlinks": 0 } }));
+    expect(unsafeSysctls.check(host)).toEqual([
+      { path: "spec.hosts[0]", detail: "host lb1 sets kernel.modules_disabled=1, which is outside the load-balancer allowlist (accepted because unsafeSysctls is true)" },
+      { path: "spec.hosts[0]", detail: "host lb1 sets fs.protected_symlinks=0, which is outside the load-balancer allowlist (accepted because unsafeSysctls is true)" },
+    ]);
+  });
+  test("given a desired state read from an older script without unsafeSysctls, when checked, then it is compliant", () => {
+    const { unsafeSysctls: _dropped, ...old } = seed();
+    expect(unsafeSysctls.check(old as DesiredHost)).toEqual([]);
+  });
+  test("is a warning with an explanation and a fix", () => {
+    expect([unsafeSysctls.id, unsafeSysctls.level]).toEqual(["IPVS007", "warning"]);
+    expect(unsafeSysctls.explanation).toContain("kernel.modprobe");
+    expect(unsafeSysctls.fix).toContain("unsafeSysctls off");
+  });
+});
+
+describe("IPVS008 sshPortByName", () => {
+  const onPort22 = seedService({ port: 22, aliases: [{ port: 1010 }] });
+  test("given SSH by DNS name and no TCP service or alias on the SSH port, when checked, then it is compliant", () => {
+    expect(sshPortByName.check(buildDesiredHost(seedHost({ ssh: { host: "lb1.example.com" } })))).toEqual([]);
+  });
+  test("given SSH by IP address, when checked, then the rule leaves it to the model (which refuses exact conflicts)", () => {
+    expect(sshPortByName.check(buildDesiredHost(seedHost({ ssh: { host: "172.16.1.9" }, virtualServices: [onPort22] })))).toEqual([]);
+  });
+  test("given no ssh, when checked, then it is compliant", () => {
+    expect(sshPortByName.check(buildDesiredHost(seedHost({ virtualServices: [onPort22] })))).toEqual([]);
+  });
+  test("given SSH by DNS name, when a TCP service and a remote-clients alias are on the SSH port, then each is reported", () => {
+    const host = buildDesiredHost(
+      seedHost({
+        ssh: { host: "lb1.example.com", port: 2222 },
+        virtualServices: [
+          seedService({ port: 2222, aliases: [{ port: 1010 }] }),
+          seedService({ name: "other", port: 3000, aliases: [{ port: 2222, address: "172.16.1.9", method: "dnat" }, { port: 1020, method: "dnat" }] }),
+          seedService({ name: "dns", protocol: "udp", port: 2222, aliases: [] }),
+        ],
+      }),
+    );
+    expect(sshPortByName.check(host)).toEqual([
+      {
+        path: "spec.hosts[0].virtualServices[0]",
+        detail: "virtual service tcp 172.16.1.8:2222 is on the SSH port of host lb1 (ssh lb1.example.com:2222); cdktf-ipvs cannot tell whether lb1.example.com resolves to 172.16.1.8",
+      },
+      {
+        path: "spec.hosts[0].virtualServices[1].aliases[0]",
+        detail: "alias tcp 172.16.1.9:2222 is on the SSH port of host lb1 (ssh lb1.example.com:2222); cdktf-ipvs cannot tell whether lb1.example.com resolves to 172.16.1.9",
+      },
+    ]);
+  });
+  test("given SSH through a Terraform token, when a TCP service is on the SSH port, then it is reported", () => {
+    const host = buildDesiredHost(seedHost({ ssh: { host: "${TfToken[TOKEN.3]}" }, virtualServices: [seedService({ port: 22, aliases: [] })] }));
+    expect(sshPortByName.check(host)).toEqual([
+      {
+        path: "spec.hosts[0].virtualServices[0]",
+        detail: "virtual service tcp 172.16.1.8:22 is on the SSH port of host lb1 (ssh to an address only known at apply time, port 22); cdktf-ipvs cannot tell whether that address is 172.16.1.8",
+      },
+    ]);
+  });
+  test("is a warning with an explanation and a fix", () => {
+    expect([sshPortByName.id, sshPortByName.level]).toEqual(["IPVS008", "warning"]);
+    expect(sshPortByName.explanation).toContain("cannot tell");
+    expect(sshPortByName.fix).toContain("IP address");
+  });
+});
+
 describe("checkHost", () => {
+  test("runs the new rules too", () => {
+    expect(HOST_RULES.map((r) => r.id)).toEqual(["IPVS001", "IPVS002", "IPVS003", "IPVS004", "IPVS007", "IPVS008"]);
+    const findings = checkHost(buildDesiredHost(seedHost({ unsafeSysctls: true, sysctls: { "kernel.modprobe": "x" }, ssh: { host: "lb1.example.com", port: 1000 } })));
+    expect(findings.map((f) => [f.ruleId, f.level, f.path])).toEqual([
+      ["IPVS002", "warning", "spec.hosts[0]"],
+      ["IPVS004", "info", "spec.hosts[0]"],
+      ["IPVS007", "warning", "spec.hosts[0]"],
+      ["IPVS008", "warning", "spec.hosts[0].virtualServices[0]"],
+    ]);
+  });
+
   test("labels findings with rule id, level and fix", () => {
     const findings = checkHost(seed());
     expect(findings.map((f) => [f.ruleId, f.level])).toEqual([
