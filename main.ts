@@ -14,10 +14,18 @@ import { Construct } from "constructs";
 import { IpvsHost, ProvisioningEngine } from "./lib/constructs";
 import { formatPlan } from "./lib/plan";
 
+export interface SeedOptions {
+  /**
+   * Weights of the real servers :1001 and :1002 (0 drains one).
+   * @default [1, 1]
+   */
+  readonly weights?: readonly [number, number];
+}
+
 export class SeedStack extends TerraformStack {
   readonly lb: IpvsHost;
 
-  constructor(scope: Construct, id: string, env: NodeJS.ProcessEnv = process.env) {
+  constructor(scope: Construct, id: string, env: NodeJS.ProcessEnv = process.env, options: SeedOptions = {}) {
     super(scope, id);
     const engine = (env.IPVS_ENGINE ?? "null_resource") as ProvisioningEngine;
     if (engine === "null_resource") new NullProvider(this, "null");
@@ -32,8 +40,9 @@ export class SeedStack extends TerraformStack {
       },
     });
     const app = this.lb.addVirtualService("app", { protocol: "tcp", address: "172.16.1.8", port: 1000, scheduler: "rr" });
-    app.addRealServer({ address: "172.16.1.8", port: 1001, forwarding: "masquerade" });
-    app.addRealServer({ address: "172.16.1.8", port: 1002, forwarding: "masquerade" });
+    const [w1, w2] = options.weights ?? [1, 1];
+    app.addRealServer({ address: "172.16.1.8", port: 1001, forwarding: "masquerade", weight: w1 });
+    app.addRealServer({ address: "172.16.1.8", port: 1002, forwarding: "masquerade", weight: w2 });
     app.addAlias({ port: 1010, method: "redirect" });
     app.addAlias({ port: 1020, method: "dnat" });
   }

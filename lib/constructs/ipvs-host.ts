@@ -3,7 +3,7 @@
  * lib/plan and lib/render, and wires the rendered scripts into a fixed chain of provisioning
  * resources (one per plan step, not one per rule).
  */
-import { Annotations, Fn, Lazy, TerraformResource, TerraformSelf, TerraformVariable, Token } from "cdktf";
+import { Annotations, Fn, Lazy, TerraformResource, TerraformSelf, Token } from "cdktf";
 import { Construct, IValidation } from "constructs";
 import {
   AliasSpec,
@@ -11,26 +11,34 @@ import {
   HostSpec,
   IpvsModelError,
   ModelIssue,
+  NAME_PATTERN,
   PathNamer,
   PersistenceSpec,
   Protocol,
   RealServerSpec,
   Scheduler,
+  SshSpec,
   VirtualServiceSpec,
   buildDesiredHost,
   formatIssue,
+  showValue,
 } from "../model";
 import { HostPlan, STEP_NAMES, StepName, planHost } from "../plan";
 import { checkHost, formatFinding } from "../policy";
 import { HOST_LAYOUT, RenderedHost, renderHost, stepCommands } from "../render";
 import { PROVISIONING_ENGINES, ProvisioningEngine, createStepResource, selfInput, selfTrigger } from "./engine";
-import { escapeTerraformTemplate } from "./terraform-text";
+import { escapeTerraformLiterals, escapeTerraformTemplate } from "./terraform-text";
 
 export interface SshConnectionProps {
-  /** Address or name Terraform connects to over SSH. */
+  /**
+   * Address or name Terraform connects to over SSH: letters, digits and . : _ - (1–253
+   * characters), or a Terraform reference. A literal host also tells the model which endpoint no
+   * virtual service or alias may take over (the SSH lockout check).
+   */
   readonly host: string;
   /**
-   * Remote user; the scripts need root (modules, sysctls, IPVS, iptables).
+   * Remote user; the scripts need root (modules, sysctls, IPVS, iptables). A lowercase POSIX user
+   * name.
    * @default "root"
    */
   readonly user?: string;
@@ -40,29 +48,34 @@ export interface SshConnectionProps {
    */
   readonly port?: number;
   /**
-   * Private key text from a sensitive Terraform variable, so the key never appears in
-   * cdk.tf.json. Terraform hides provisioner output when the connection holds a sensitive value;
-   * prefer privateKeyPath or agent to see the scripts' logs.
-   * @default none
-   */
-  readonly privateKey?: TerraformVariable;
-  /**
-   * Path of a private key file on the machine running Terraform, read with file() at apply time.
-   * @default none
+   * Path of a private key file on the machine running Terraform, read with file() at apply and
+   * at destroy time. Either a literal path (printable characters, no newline, at most 4096
+   * characters; "${" and "%{" in it are kept as text) or a Terraform reference that holds a path
+   * (e.g. a TerraformVariable's stringValue). The path, never the key, is kept in the
+   * provisioning resources' state, which is how destroy-time provisioners can still connect.
+   *
+   * There is deliberately no prop for the key text itself: a destroy-time provisioner's
+   * connection may only reference `self`, so the key would have to be stored in Terraform state,
+   * where `terraform show -json` prints it in clear text. Key text given here is refused.
+   * @default none (the SSH agent is used)
    */
   readonly privateKeyPath?: string;
   /**
    * Use the SSH agent.
-   * @default true when neither privateKey nor privateKeyPath is given
+   * @default true when privateKeyPath is not given, otherwise false
    */
   readonly agent?: boolean;
   /**
-   * The host's public key (e.g. "ssh-ed25519 AAAA..."); when set, Terraform checks it.
+   * The host's public key, checked by Terraform: exactly `TYPE BASE64`, i.e. the first two
+   * fields of the host's /etc/ssh/ssh_host_*_key.pub without the trailing comment. TYPE is one of
+   * ssh-ed25519, ssh-rsa, ecdsa-sha2-nistp256, ecdsa-sha2-nistp384, ecdsa-sha2-nistp521,
+   * sk-ssh-ed25519@openssh.com, sk-ecdsa-sha2-nistp256@openssh.com, and the key blob must be of
+   * that type. A Terraform reference is passed through unchecked.
    * @default not checked
    */
   readonly hostKey?: string;
   /**
-   * How long Terraform waits for SSH.
+   * How long Terraform waits for SSH: a number followed by s, m or h.
    * @default "5m"
    */
   readonly timeout?: string;
@@ -92,12 +105,20 @@ export interface IpvsHostProps {
    * turns on IP forwarding.
    * @default none
    */
-  readonly localAddresses?: string[];
+  readonly localAddresses?: readonly string[];
   /**
    * Further sysctls, e.g. `{ "net.ipv4.vs.expire_nodest_conn": 1 }`.
    * @default none
    */
-  readonly sysctls?: Record<string, string | number>;
+  readonly sysctls?: Readonly<Record<string, string | number>>;
+  /**
+   * Opt in to sysctls outside the load-balancer allowlist (see HostSpec.unsafeSysctls for the
+   * list); without it such keys are refused. The scripts run as root, so only set this when you
+   * own every declaration that reaches the host. Each key accepted this way is listed in
+   * desiredState.unsafeSysctls and reported by the policy checks, so the choice stays visible.
+   * @default false
+   */
+  readonly unsafeSysctls?: boolean;
 }
 
 export interface VirtualServiceProps {
@@ -106,11 +127,20 @@ export interface VirtualServiceProps {
    * @default "tcp"
    */
   readonly protocol?: Protocol;
-  /** Virtual address (IPv4 or IPv6); give address+port or fwmark. */
+  /**
+   * Virtual address (IPv4 or IPv6); give address+port or fwmark.
+   * @default none (then fwmark is required)
+   */
   readonly address?: string;
-  /** Virtual port, 1–65535. */
+  /**
+   * Virtual port, 1–65535; required with address.
+   * @default none
+   */
   readonly port?: number;
-  /** Firewall mark, 1–4294967295, instead of address+port. */
+  /**
+   * Firewall mark, 1–4294967295, instead of address+port.
+   * @default none (then address and port are required)
+   */
   readonly fwmark?: number;
   /**
    * Address family of a firewall-mark service.
@@ -126,7 +156,7 @@ export interface VirtualServiceProps {
    * Scheduler flags: sh-fallback, sh-port (sh); mh-fallback, mh-port (mh).
    * @default none
    */
-  readonly schedulerFlags?: string[];
+  readonly schedulerFlags?: readonly string[];
   /**
    * Client persistence.
    * @default none
@@ -172,7 +202,7 @@ export class VirtualService extends Construct {
 
   /** @internal */
   toSpec(): VirtualServiceSpec {
-    return { name: this.node.id, ...this.props, realServers: [...this.realServers], aliases: [...this.aliases] };
+    return { ...this.props, name: this.node.id, realServers: [...this.realServers], aliases: [...this.aliases] };
   }
 }
 
@@ -188,30 +218,30 @@ export class IpvsHost extends Construct {
   private cached?: { host: DesiredHost; plan: HostPlan; rendered: RenderedHost };
 
   constructor(scope: Construct, id: string, private readonly props: IpvsHostProps) {
-    super(scope, id);
-    this.engine = props.engine ?? "null_resource";
+    super(scope, checkedHostId(scope, id));
+    this.engine = props?.engine ?? "null_resource";
     const problems = checkHostProps(this.node.path, props);
-    const twin = this.sameMachine();
-    if (twin) {
-      problems.push({
-        path: this.node.path,
-        prop: "connection.host",
-        value: props.connection.host,
-        message: `connection.host "${props.connection.host}" port ${props.connection.port ?? 22} is already managed by ${twin.node.path}; declare one IpvsHost per machine (both would own the same chains, files and IPVS services)`,
-      });
-    }
+    const twin = problems.length ? undefined : this.sameMachine();
+    if (twin) problems.push(sameMachineIssue(this.node.path, props.connection, twin));
     if (problems.length) throw new IpvsModelError(problems);
     this.revalidate(() => undefined);
 
     const conn = props.connection;
+    // Every string below reaches cdk.tf.json, where Terraform reads it as a template: literal text
+    // is escaped (host, user, port and timeout are pattern-checked anyway), references stay
+    // references.
     const triggersBase: Record<string, string> = {
-      host: conn.host,
+      host: escapeTerraformLiterals(conn.host),
       port: String(conn.port ?? 22),
       user: conn.user ?? "root",
     };
+    // Only the key's path is kept (in state); see SshConnectionProps.privateKeyPath for why the
+    // key text itself is never accepted.
     const inputs: Record<string, string> = {};
-    if (conn.privateKey) inputs.private_key = conn.privateKey.stringValue;
-    if (conn.privateKeyPath) inputs.private_key_path = conn.privateKeyPath;
+    if (conn.privateKeyPath !== undefined) inputs.private_key_path = escapeTerraformLiterals(conn.privateKeyPath);
+    // A destroy-time provisioner's connection may only reference self: a host key held in a
+    // Terraform reference goes through the resource, a literal one stays in the connection.
+    if (conn.hostKey !== undefined && Token.isUnresolved(conn.hostKey)) inputs.host_key = escapeTerraformLiterals(conn.hostKey);
 
     const connection: Record<string, unknown> = {
       type: "ssh",
@@ -220,11 +250,12 @@ export class IpvsHost extends Construct {
       user: selfTrigger(this.engine, "user"),
       timeout: conn.timeout ?? "5m",
     };
-    if (conn.privateKey) connection.privateKey = selfInput(this.engine, "private_key");
-    else if (conn.privateKeyPath) connection.privateKey = Fn.file(selfInput(this.engine, "private_key_path"));
-    const agent = conn.agent ?? (!conn.privateKey && !conn.privateKeyPath);
+    if (conn.privateKeyPath !== undefined) connection.privateKey = Fn.file(selfInput(this.engine, "private_key_path"));
+    const agent = conn.agent ?? conn.privateKeyPath === undefined;
     connection.agent = agent ? "true" : "false";
-    if (conn.hostKey) connection.hostKey = conn.hostKey;
+    if (conn.hostKey !== undefined) {
+      connection.hostKey = Token.isUnresolved(conn.hostKey) ? selfInput(this.engine, "host_key") : escapeTerraformTemplate(conn.hostKey);
+    }
 
     const steps: Partial<Record<StepName, TerraformResource>> = {};
     let upstream: TerraformResource | undefined;
@@ -250,16 +281,71 @@ export class IpvsHost extends Construct {
   /**
    * An IpvsHost declared by a host entry of a spec.json (the CLI's format): keep the load
    * balancer's services in JSON and still deploy them with cdktf. Host-level settings in the spec
-   * (conntrack, localAddresses, sysctls) apply unless props set them.
+   * (conntrack, localAddresses, sysctls, unsafeSysctls) apply unless props set them.
+   *
+   * The whole entry is validated by lib/model first, exactly as the CLI validates it (unknown
+   * keys, bad names, every semantic check), and every problem is thrown at once as an
+   * IpvsModelError before any construct is created. Paths in the messages are the host's
+   * construct path followed by the place in the spec, e.g.
+   * `stack/lb1.virtualServices[0].realServers[1]`.
    */
   static fromSpec(scope: Construct, id: string, spec: HostSpec, props: IpvsHostProps): IpvsHost {
-    const host = new IpvsHost(scope, id, {
+    const hostPath = [scope.node.path, id.replace(/\//g, "--")].filter((x) => x !== "").join("/");
+    const merged: IpvsHostProps = {
       ...props,
-      hostName: props.hostName ?? spec.name,
-      conntrack: props.conntrack ?? spec.conntrack,
-      localAddresses: props.localAddresses ?? (spec.localAddresses ? [...spec.localAddresses] : undefined),
-      sysctls: props.sysctls ?? (spec.sysctls ? { ...spec.sysctls } : undefined),
+      hostName: props?.hostName ?? spec?.name,
+      conntrack: props?.conntrack ?? spec?.conntrack,
+      // Copied only when well-formed; anything else goes to the model as it is, to be reported.
+      localAddresses: props?.localAddresses ?? (Array.isArray(spec?.localAddresses) ? [...spec.localAddresses] : spec?.localAddresses),
+      sysctls: props?.sysctls ?? (isPlainObject(spec?.sysctls) ? { ...spec.sysctls } : spec?.sysctls),
+      unsafeSysctls: props?.unsafeSysctls ?? spec?.unsafeSysctls,
+    };
+    const issues: ModelIssue[] = checkHostProps(hostPath, props);
+    if (issues.length === 0) {
+      const twin = findSameMachine(scope, props.connection);
+      if (twin) issues.push(sameMachineIssue(hostPath, props.connection, twin));
+    }
+    const fromConnection = issues.length === 0 ? sshSpecOf(props.connection).ssh : undefined;
+    const specSsh = spec?.ssh;
+    if (fromConnection && specSsh !== undefined && (specSsh?.host !== fromConnection.host || (specSsh?.port ?? 22) !== fromConnection.port)) {
+      issues.push({
+        path: hostPath,
+        prop: "ssh",
+        value: specSsh,
+        message: `ssh ${showValue(specSsh)} contradicts connection ${fromConnection.host} port ${fromConnection.port}, which is where Terraform connects; make them agree or leave ssh out of the spec`,
+      });
+    }
+    const effective: HostSpec = {
+      ...spec,
+      name: merged.hostName as string,
+      conntrack: merged.conntrack,
+      localAddresses: merged.localAddresses,
+      sysctls: merged.sysctls,
+      unsafeSysctls: merged.unsafeSysctls,
+      // A bad connection is reported once, as connection.*, not again as ssh.*.
+      ...(fromConnection ? { ssh: fromConnection } : {}),
+    };
+    try {
+      buildDesiredHost(effective, {
+        host: hostPath,
+        service: (i) => `${hostPath}.virtualServices[${i}]`,
+        realServer: (svc, i) => `${svc}.realServers[${i}]`,
+        alias: (svc, i) => `${svc}.aliases[${i}]`,
+      });
+    } catch (e) {
+      if (!(e instanceof IpvsModelError)) throw e;
+      issues.push(...e.issues);
+    }
+    // Names the model accepts but cdktf cannot use as the service's construct id.
+    (Array.isArray(spec?.virtualServices) ? spec.virtualServices : []).forEach((svc, i) => {
+      const name = (svc as { name?: unknown } | null)?.name;
+      if (typeof name === "string" && (STEP_NAMES as readonly string[]).includes(name)) {
+        issues.push(reservedIdIssue(`${hostPath}.virtualServices[${i}]`, "name", name));
+      }
     });
+    if (issues.length) throw new IpvsModelError(issues);
+
+    const host = new IpvsHost(scope, id, merged);
     for (const { name, realServers = [], aliases = [], ...svcProps } of spec.virtualServices ?? []) {
       const svc = host.addVirtualService(name, { ...svcProps, schedulerFlags: svcProps.schedulerFlags ? [...svcProps.schedulerFlags] : undefined });
       for (const rs of realServers) svc.addRealServer(rs);
@@ -268,17 +354,25 @@ export class IpvsHost extends Construct {
     return host;
   }
 
-  /** Another IpvsHost in the app that connects to the same machine, if any. */
-  private sameMachine(): IpvsHost | undefined {
-    const c = this.props.connection;
-    if (!c || Token.isUnresolved(c.host)) return undefined;
-    return this.node.root.node
-      .findAll()
-      .find((x): x is IpvsHost => x instanceof IpvsHost && x !== this && x.props.connection.host === c.host && (x.props.connection.port ?? 22) === (c.port ?? 22));
+  /** @internal */
+  get connectionProps(): SshConnectionProps {
+    return this.props.connection;
   }
 
-  /** Declares a virtual service on this host. */
+  /** Another IpvsHost in the app that connects to the same machine, if any. */
+  private sameMachine(): IpvsHost | undefined {
+    return findSameMachine(this, this.props.connection, this);
+  }
+
+  /**
+   * Declares a virtual service on this host. The id is the service's name on the host (in logs
+   * and iptables comments), so it must be a valid service name: 1–40 characters of
+   * A–Z a–z 0–9 _ . -, starting with a letter or digit, unique on the host, and not the id of one
+   * of the host's provisioning steps (modules, sysctls, ipvs, aliases, boot, verify).
+   */
   addVirtualService(id: string, props: VirtualServiceProps): VirtualService {
+    const issues = checkServiceId(this, id, props);
+    if (issues.length) throw new IpvsModelError(issues);
     const svc = new VirtualService(this, id, props);
     this.services.push(svc);
     this.revalidate(() => {
@@ -303,15 +397,22 @@ export class IpvsHost extends Construct {
     return this.planned().rendered;
   }
 
-  /** The declarations in the shape lib/model reads (also what `cdktf-ipvs render` takes). */
+  /**
+   * The declarations in the shape lib/model reads (also what `cdktf-ipvs render` takes). A
+   * literal connection.host is included as `ssh`, so the model refuses services and aliases that
+   * would take over the SSH endpoint Terraform provisions through.
+   */
   toSpec(): HostSpec {
-    return {
+    const spec: HostSpec = {
       name: this.props.hostName ?? this.node.id,
       virtualServices: this.services.map((s) => s.toSpec()),
       conntrack: this.props.conntrack,
       localAddresses: this.props.localAddresses,
       sysctls: this.props.sysctls,
+      unsafeSysctls: this.props.unsafeSysctls,
+      ...sshSpecOf(this.props.connection),
     };
+    return spec;
   }
 
   /**
@@ -395,41 +496,198 @@ class HostValidation implements IValidation {
   }
 }
 
+/** The SSH endpoint for the model's lockout check; none when the host is a Terraform reference. */
+function sshSpecOf(c: SshConnectionProps | undefined): { ssh?: SshSpec } {
+  if (!c || typeof c.host !== "string" || c.host === "" || Token.isUnresolved(c.host)) return {};
+  return { ssh: { host: c.host, port: c.port ?? 22 } };
+}
+
+/** Another IpvsHost in the app that connects to the same machine (literal host and port), if any. */
+function findSameMachine(scope: Construct, c: SshConnectionProps | undefined, except?: IpvsHost): IpvsHost | undefined {
+  if (!c || typeof c.host !== "string" || Token.isUnresolved(c.host)) return undefined;
+  return scope.node.root.node
+    .findAll()
+    .find(
+      (x): x is IpvsHost =>
+        x instanceof IpvsHost && x !== except && x.connectionProps.host === c.host && (x.connectionProps.port ?? 22) === (c.port ?? 22),
+    );
+}
+
+function sameMachineIssue(path: string, c: SshConnectionProps, twin: IpvsHost): ModelIssue {
+  return {
+    path,
+    prop: "connection.host",
+    value: c.host,
+    message: `connection.host "${c.host}" port ${c.port ?? 22} is already managed by ${twin.node.path}; declare one IpvsHost per machine (both would own the same chains, files and IPVS services)`,
+  };
+}
+
+function reservedIdIssue(path: string, prop: string, name: string): ModelIssue {
+  return {
+    path,
+    prop,
+    value: name,
+    message: `${prop} "${name}" is the construct id of the host's ${name} provisioning step; cdktf needs unique ids on a host, so rename the service (reserved: ${STEP_NAMES.join(", ")})`,
+  };
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Terraform resource names start with a letter; ours are built from this id. */
+const HOST_ID_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]{0,62}$/;
+
+/**
+ * Checked before the construct exists: constructs keeps children in a plain object (so an id
+ * like "__proto__" breaks it) and turns "/" into "--", and Terraform refuses resource names
+ * that do not start with a letter.
+ */
+function checkedHostId(scope: Construct, id: string): string {
+  if (typeof id !== "string" || !HOST_ID_PATTERN.test(id) || id in Object.prototype) {
+    throw new IpvsModelError([
+      { path: scope?.node?.path ?? "", prop: "id", value: id, message: `IpvsHost id ${showValue(id)} is not allowed; allowed: 1–63 characters of A–Z a–z 0–9 _ . -, starting with a letter (Terraform resource names are made from it), and not a name Object.prototype has (constructor, toString, ...)` },
+    ]);
+  }
+  return id;
+}
+
+const SERVICE_PROP_KEYS = ["protocol", "address", "port", "fwmark", "family", "scheduler", "schedulerFlags", "persistence"];
+
+/** The checks a service id needs before it becomes a construct (constructs would rename "a/b"). */
+function checkServiceId(host: IpvsHost, id: string, props: VirtualServiceProps): ModelIssue[] {
+  const path = host.node.path;
+  const issues: ModelIssue[] = [];
+  if (typeof id !== "string" || id.length < 1 || id.length > 40 || !NAME_PATTERN.test(id)) {
+    issues.push({
+      path,
+      prop: "id",
+      value: id,
+      message: `virtual service id ${showValue(id)} is not a valid service name (the id is the service's name on the host); allowed: 1–40 characters of A–Z a–z 0–9 _ . -, starting with a letter or digit`,
+    });
+    return issues;
+  }
+  const existing = host.node.tryFindChild(id);
+  if (existing instanceof VirtualService) {
+    issues.push({ path, prop: "id", value: id, message: `virtual service id "${id}" is already used by ${existing.node.path}; service names must be unique on a host` });
+  } else if (existing) {
+    issues.push(reservedIdIssue(path, "id", id));
+  }
+  if (typeof props !== "object" || props === null) {
+    issues.push({ path: `${path}/${id}`, prop: "props", value: props, message: `props ${showValue(props)} is not an object of virtual service props` });
+    return issues;
+  }
+  for (const [key, value] of Object.entries(props)) {
+    if (value !== undefined && !SERVICE_PROP_KEYS.includes(key)) {
+      const hint = key === "name" ? " (the id is the name)" : key === "realServers" || key === "aliases" ? ` (use ${key === "aliases" ? "addAlias" : "addRealServer"})` : "";
+      issues.push({ path: `${path}/${id}`, prop: key, value, message: `${key} ${showValue(value)} is not a known prop${hint}; allowed: ${SERVICE_PROP_KEYS.join(", ")}` });
+    }
+  }
+  return issues;
+}
+
+const HOST_PROP_KEYS = ["connection", "engine", "hostName", "conntrack", "localAddresses", "sysctls", "unsafeSysctls"];
+const CONNECTION_KEYS = ["host", "user", "port", "privateKeyPath", "agent", "hostKey", "timeout"];
+
+const HOST_KEY_TYPES = [
+  "ssh-ed25519",
+  "ssh-rsa",
+  "ecdsa-sha2-nistp256",
+  "ecdsa-sha2-nistp384",
+  "ecdsa-sha2-nistp521",
+  "sk-ssh-ed25519@openssh.com",
+  "sk-ecdsa-sha2-nistp256@openssh.com",
+];
+const MAX_KEY_PATH = 4096;
+/** Text that is a private key (or part of one), not the path of a key file. */
+const KEY_TEXT = [
+  /BEGIN [A-Z0-9 ]*PRIVATE KEY/,
+  /PuTTY-User-Key-File/,
+  /BEGIN SSH2 ENCRYPTED PRIVATE KEY/,
+  /---- BEGIN SSH2/,
+  /b3BlbnNzaC1rZXktdjE/, // base64 of "openssh-key-v1": a body line of an OpenSSH private key
+];
+const REDACTED = "<redacted>";
+const USE_INSTEAD = "give privateKeyPath (the path of the key file, read with file() at apply and destroy time; it may be a Terraform reference holding a path) or agent: true";
+
+/** Why a literal hostKey is not `TYPE BASE64` with a blob of that type, or undefined when it is. */
+function hostKeyProblem(hostKey: string): string | undefined {
+  const m = /^([a-z0-9@.-]+) ([A-Za-z0-9+/]+={0,2})$/.exec(hostKey);
+  const allowed = `allowed: exactly "TYPE BASE64" (the first two fields of the host's ssh_host_*_key.pub, without the comment), TYPE one of ${HOST_KEY_TYPES.join(", ")}`;
+  if (!m) return `is not a host public key; ${allowed}`;
+  if (!HOST_KEY_TYPES.includes(m[1])) return `has key type "${m[1]}", which is not supported; ${allowed}`;
+  if (m[2].length % 4 !== 0) return `has a key blob that is not valid base64; ${allowed}`;
+  const blob = Buffer.from(m[2], "base64");
+  const len = blob.length >= 4 ? blob.readUInt32BE(0) : -1;
+  const embedded = len >= 0 && 4 + len <= blob.length ? blob.subarray(4, 4 + len).toString("latin1") : undefined;
+  if (embedded !== m[1]) return `has a key blob that is not a ${m[1]} key; ${allowed}`;
+  return undefined;
+}
+
 function checkHostProps(path: string, props: IpvsHostProps): ModelIssue[] {
-  const issues: { path: string; prop: string; value: unknown; message: string }[] = [];
-  const add = (prop: string, value: unknown, problem: string) =>
-    issues.push({ path, prop, value, message: `${prop} ${JSON.stringify(value)} ${problem}` });
+  const issues: ModelIssue[] = [];
+  const add = (prop: string, value: unknown, problem: string) => issues.push({ path, prop, value, message: `${prop} ${showValue(value)} ${problem}` });
+  const redacted = (prop: string, problem: string) => issues.push({ path, prop, value: REDACTED, message: `${prop} ${REDACTED} ${problem}` });
+  if (typeof props !== "object" || props === null) {
+    add("props", props, "is not an object; expected { connection: { host: ... } }");
+    return issues;
+  }
+  // Unknown props would be ignored silently; their values are not shown (one might be a key).
+  for (const [key, value] of Object.entries(props)) {
+    if (value !== undefined && !HOST_PROP_KEYS.includes(key)) redacted(key, `is not a known prop; allowed: ${HOST_PROP_KEYS.join(", ")}`);
+  }
   if (props.engine !== undefined && !(PROVISIONING_ENGINES as readonly string[]).includes(props.engine)) {
     add("engine", props.engine, `is not a provisioning engine; allowed: ${PROVISIONING_ENGINES.join(", ")}`);
   }
+  if (props.unsafeSysctls !== undefined && typeof props.unsafeSysctls !== "boolean") add("unsafeSysctls", props.unsafeSysctls, "is not a boolean");
   const c = props.connection;
-  if (!c || typeof c.host !== "string" || c.host === "") {
-    add("connection.host", c?.host, "is missing; give the address Terraform connects to over SSH");
+  if (typeof c !== "object" || c === null || typeof c.host !== "string" || c.host === "") {
+    add("connection.host", (c as SshConnectionProps | undefined)?.host, "is missing; give the address Terraform connects to over SSH");
     return issues;
+  }
+  for (const [key, value] of Object.entries(c)) {
+    if (value === undefined || CONNECTION_KEYS.includes(key)) continue;
+    if (key === "privateKey") {
+      redacted(
+        "connection.privateKey",
+        `is not supported: the key would be stored in Terraform state, where \`terraform show -json\` prints it in clear text (destroy-time provisioners can only reach the connection through self, so a key in a variable cannot stay out of state); ${USE_INSTEAD}`,
+      );
+    } else {
+      redacted(`connection.${key}`, `is not a known connection prop; allowed: ${CONNECTION_KEYS.join(", ")}`);
+    }
   }
   if (!Token.isUnresolved(c.host) && !/^[A-Za-z0-9.:_-]{1,253}$/.test(c.host)) {
     add("connection.host", c.host, "is not a host name or address; allowed: letters, digits and . : _ -");
   }
-  if (c.port !== undefined && (!Number.isInteger(c.port) || c.port < 1 || c.port > 65535)) {
+  if (c.port !== undefined && (typeof c.port !== "number" || !Number.isInteger(c.port) || c.port < 1 || c.port > 65535)) {
     add("connection.port", c.port, "is out of range; allowed 1–65535");
   }
-  if (c.user !== undefined && !/^[a-z_][a-z0-9_-]{0,31}$/.test(c.user)) {
+  if (c.user !== undefined && (typeof c.user !== "string" || !/^[a-z_][a-z0-9_-]{0,31}$/.test(c.user))) {
     add("connection.user", c.user, "is not a user name; allowed: a lowercase POSIX user name such as root");
   }
-  if (c.privateKey !== undefined) {
-    if (!(c.privateKey instanceof TerraformVariable)) {
-      add("connection.privateKey", "<redacted>", "must be a TerraformVariable with sensitive: true; key text must never be written into cdk.tf.json (or use privateKeyPath)");
-    } else if (c.privateKey.sensitive !== true) {
-      add("connection.privateKey", `var.${c.privateKey.friendlyUniqueId}`, "is a TerraformVariable without sensitive: true; declare it sensitive so Terraform never prints the key");
+  if (c.agent !== undefined && typeof c.agent !== "boolean") add("connection.agent", c.agent, "is not a boolean");
+  const keyPath: unknown = c.privateKeyPath;
+  if (keyPath !== undefined) {
+    // Checked whole, tokens included: a token's marker is printable and never looks like a key.
+    if (typeof keyPath !== "string" || keyPath === "") {
+      add("connection.privateKeyPath", typeof keyPath === "string" ? keyPath : REDACTED, "is not a path; give the path of the private key file");
+    } else if (KEY_TEXT.some((re) => re.test(keyPath)) || /[\r\n]/.test(keyPath)) {
+      redacted("connection.privateKeyPath", `holds key text, not a path; key text must never reach cdk.tf.json or Terraform state: ${USE_INSTEAD}`);
+    } else if (/[\u0000-\u001f\u007f-\u009f]/.test(keyPath)) {
+      redacted("connection.privateKeyPath", "contains control characters; allowed: a path of printable characters");
+    } else if (keyPath.length > MAX_KEY_PATH) {
+      redacted("connection.privateKeyPath", `is ${keyPath.length} characters long; allowed: a path of at most ${MAX_KEY_PATH} characters`);
     }
   }
-  if (c.privateKey !== undefined && c.privateKeyPath !== undefined) {
-    add("connection.privateKeyPath", c.privateKeyPath, "cannot be combined with privateKey; choose one");
+  const hostKey: unknown = c.hostKey;
+  if (hostKey !== undefined) {
+    if (typeof hostKey !== "string") add("connection.hostKey", hostKey, "is not a string; allowed: \"TYPE BASE64\", e.g. \"ssh-ed25519 AAAA...\"");
+    else if (!Token.isUnresolved(hostKey)) {
+      const problem = hostKeyProblem(hostKey);
+      if (problem) add("connection.hostKey", hostKey, problem);
+    }
   }
-  if (c.privateKeyPath !== undefined && !Token.isUnresolved(c.privateKeyPath) && /BEGIN [A-Z ]*PRIVATE KEY/.test(c.privateKeyPath)) {
-    add("connection.privateKeyPath", "<redacted>", "holds key text, not a path; give the path of the key file (or a sensitive TerraformVariable as privateKey)");
-  }
-  if (c.timeout !== undefined && !/^\d+[smh]$/.test(c.timeout)) {
+  if (c.timeout !== undefined && (typeof c.timeout !== "string" || !/^\d{1,6}[smh]$/.test(c.timeout))) {
     add("connection.timeout", c.timeout, "is not a duration; allowed e.g. 30s, 5m, 1h");
   }
   return issues;

@@ -1,13 +1,14 @@
 import "cdktf/lib/testing/adapters/jest"; // types of the cdktf jest matchers
-import { execFileSync, spawnSync } from "child_process";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Resource as NullResource } from "@cdktf/provider-null/lib/resource";
-import { App, DataResource, TerraformOutput, TerraformStack, TerraformVariable, Testing } from "cdktf";
+import { App, DataResource, LocalBackend, TerraformOutput, TerraformStack, TerraformVariable, Testing } from "cdktf";
 import { IpvsHost, IpvsHostProps, escapeTerraformTemplate } from "../../lib/constructs";
 import { IpvsModelError } from "../../lib/model";
 import { SeedStack } from "../../main";
+import { requireTerraform } from "./terraform";
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -151,24 +152,23 @@ describe("IpvsHost with the terraform_data engine", () => {
 });
 
 describe("IpvsHost private keys", () => {
-  test("takes a sensitive variable and never writes key text", () => {
-    const json = synthJson((s) => {
-      const key = new TerraformVariable(s, "ssh_key", { type: "string", sensitive: true });
-      seedHost(s, { connection: { host: "10.0.0.1", privateKey: key } });
-    });
-    const r = byStep(json, "modules");
-    expect(r.triggers.private_key).toBe("${var.ssh_key}");
-    expect(r.connection.private_key).toBe("${self.triggers.private_key}");
-    expect(JSON.stringify(json)).not.toMatch(/PRIVATE KEY/);
-  });
-
-  test("rejects a variable that is not sensitive", () => {
+  test("refuses connection.privateKey (the key would be stored in state) and says what to use instead", () => {
     const app = Testing.app();
     const stack = new TerraformStack(app, "s");
-    const key = new TerraformVariable(stack, "ssh_key", { type: "string" });
-    expect(() => new IpvsHost(stack, "lb1", { connection: { host: "10.0.0.1", privateKey: key } })).toThrow(
-      /s\/lb1: connection.privateKey "var.ssh_key" is a TerraformVariable without sensitive: true/,
-    );
+    const key = new TerraformVariable(stack, "ssh_key", { type: "string", sensitive: true });
+    const connection = { host: "10.0.0.1", privateKey: key } as unknown as IpvsHostProps["connection"];
+    let error: unknown;
+    try {
+      new IpvsHost(stack, "lb1", { connection });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(IpvsModelError);
+    const issue = (error as IpvsModelError).issues[0];
+    expect(issue).toMatchObject({ path: "s/lb1", prop: "connection.privateKey", value: "<redacted>" });
+    expect(issue.message).toMatch(/is not supported: the key would be stored in Terraform state/);
+    expect(issue.message).toMatch(/privateKeyPath/);
+    expect(issue.message).toMatch(/agent: true/);
   });
 
   test("rejects key text passed as a path", () => {
@@ -245,10 +245,6 @@ describe("main.ts (the seed's scenario)", () => {
   });
 });
 
-function requireTerraform(): void {
-  const r = spawnSync("terraform", ["version"], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error("terraform is not on PATH; these tests run a real terraform (install Terraform >= 1.4)");
-}
 
 describe("escapeTerraformTemplate, checked by Terraform itself", () => {
   test("Terraform evaluates the escaped text back to the exact script", () => {
@@ -257,6 +253,7 @@ describe("escapeTerraformTemplate, checked by Terraform itself", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cdktf-ipvs-escape-"));
     const app = new App({ outdir: dir });
     const stack = new TerraformStack(app, "escape");
+    new LocalBackend(stack, { path: path.join(dir, "escape.tfstate") }); // not in the repository
     new DataResource(stack, "holder", { input: { text: escapeTerraformTemplate(script) } });
     new TerraformOutput(stack, "text", { value: escapeTerraformTemplate(script) });
     app.synth();
@@ -309,14 +306,15 @@ describe("IpvsHost.fromSpec", () => {
     const lb = IpvsHost.fromSpec(stack, "lb", spec, { connection: { host: "10.0.0.1" } });
     const { buildDesiredHost: build } = jest.requireActual("../../lib/model");
     const strip = (h: unknown) => JSON.parse(JSON.stringify(h, (k, v) => (k === "path" ? undefined : v)));
-    expect(strip(lb.desiredState)).toEqual(strip(build(spec)));
+    // The construct adds the SSH endpoint it provisions through (for the lockout check).
+    expect(strip(lb.desiredState)).toEqual(strip(build({ ...spec, ssh: { host: "10.0.0.1", port: 22 } })));
     expect(lb.desiredState.sysctls.map((x) => x.key)).toEqual(["net.ipv4.vs.conntrack", "net.ipv4.vs.expire_nodest_conn"]);
   });
 
-  test("errors name the construct path", () => {
+  test("errors name the host's construct path and the place in the spec", () => {
     const app = Testing.app();
     const stack = new TerraformStack(app, "s");
     const bad = { ...spec, virtualServices: [{ ...spec.virtualServices[0], realServers: [{ address: "172.16.1.8", port: 1001, forwarding: "masquerade" as const, weight: -5 }] }] };
-    expect(() => IpvsHost.fromSpec(stack, "lb", bad, { connection: { host: "10.0.0.1" } })).toThrow("s/lb/app/realServer[0]: weight -5 is out of range");
+    expect(() => IpvsHost.fromSpec(stack, "lb", bad, { connection: { host: "10.0.0.1" } })).toThrow("s/lb.virtualServices[0].realServers[0]: weight -5 is out of range");
   });
 });
