@@ -10,12 +10,16 @@
  *                                                   run verify.sh on the live host; exit 1 on drift
  */
 import * as fs from "fs";
-import * as path from "path";
-import { DesiredHost, IpvsModelError, IpvsSpec, buildDesiredSpec } from "../model";
+import { DesiredHost, IpvsModelError, IpvsSpec, buildDesiredSpec, formatIssue } from "../model";
 import { formatPlan, planHost } from "../plan";
 import { DriftCheckError, HostRunner, SshRunner, SshTarget, checkDrift, parseSshTarget } from "../drift";
-import { Finding, checkHost, checkTerraformPlan, formatFinding } from "../policy";
+import { Finding, PlanFormatError, checkHost, checkTerraformPlan, formatFinding } from "../policy";
 import { renderHost } from "../render";
+import { Io, safeIo } from "./output";
+import { RenderOutError, writeHostFolders } from "./render-out";
+
+export { Io, escapeControls, safeIo } from "./output";
+export { HostFiles, MANIFEST_FILE, RenderOutError, RenderOutFs, RenderOutResult, inspectHostFolder, writeHostFolders } from "./render-out";
 
 const USAGE = `usage:
   cdktf-ipvs plan   --spec SPEC.json
@@ -24,36 +28,70 @@ const USAGE = `usage:
   cdktf-ipvs check-plan --plan PLAN.json [--strict]   (PLAN.json from: terraform show -json PLANFILE)
   cdktf-ipvs drift --spec SPEC.json --host NAME --ssh [user@]host[:port] [--identity KEY] [--no-host-key-check]`;
 
-export class CliError extends Error {}
-
-/** Options that take no value. */
-const FLAGS = ["--strict", "--no-host-key-check"];
-
-interface Io {
-  out(text: string): void;
-  err(text: string): void;
+/** A usage, input or IO problem: printed as is, exit 2. */
+export class CliError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CliError";
+  }
 }
 
+/** Options that take no value. */
+const FLAGS = ["strict", "no-host-key-check", "help"];
+
+/** The options each command takes; the first list is required. */
+const COMMANDS: Record<string, { required: string[]; optional: string[] }> = {
+  plan: { required: ["spec"], optional: [] },
+  render: { required: ["spec", "out"], optional: [] },
+  check: { required: ["spec"], optional: ["strict"] },
+  "check-plan": { required: ["plan"], optional: ["strict"] },
+  drift: { required: ["spec", "ssh"], optional: ["host", "identity", "no-host-key-check"] },
+};
+
+/** Parses argv; every problem with it is reported at once, then the usage. */
 function parseArgs(argv: string[]): { command: string; options: Record<string, string> } {
-  const [command, ...rest] = argv;
+  const [command = "", ...rest] = argv;
   const options: Record<string, string> = {};
+  const problems: string[] = [];
+  const known = COMMANDS[command];
+  if (!known) {
+    if (["help", "--help", "-h"].includes(command)) return { command: "help", options };
+    if (command === "") throw new CliError(`a command is required\n${USAGE}`);
+    throw new CliError(`unknown command "${command}"\n${USAGE}`);
+  }
+  if (rest.includes("--help") || rest.includes("-h")) return { command: "help", options };
+  const allowed = [...known.required, ...known.optional];
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];
-    if (!arg.startsWith("--")) throw new CliError(`unexpected argument "${arg}"\n${USAGE}`);
-    if (FLAGS.includes(arg)) {
-      options[arg.slice(2)] = "yes";
+    if (!arg.startsWith("--")) {
+      problems.push(`unexpected argument "${arg}"`);
+      continue;
+    }
+    const name = arg.slice(2);
+    if (!allowed.includes(name)) {
+      problems.push(`unknown option "${arg}" for ${command}; it takes ${allowed.map((o) => `--${o}`).join(", ")}`);
+      if (!FLAGS.includes(name) && rest[i + 1] !== undefined && !rest[i + 1].startsWith("--")) i++;
+      continue;
+    }
+    if (name in options) problems.push(`${arg} is given more than once`);
+    if (FLAGS.includes(name)) {
+      options[name] = "yes";
       continue;
     }
     const value = rest[i + 1];
-    if (value === undefined || value.startsWith("--")) throw new CliError(`${arg} needs a value\n${USAGE}`);
-    options[arg.slice(2)] = value;
+    if (value === undefined || value.startsWith("--")) {
+      problems.push(`${arg} needs a value`);
+      continue;
+    }
+    options[name] = value;
     i++;
   }
-  return { command: command ?? "", options };
+  for (const name of known.required) if (!(name in options) && !problems.some((p) => p.startsWith(`--${name} `))) problems.push(`--${name} is required`);
+  if (problems.length > 0) throw new CliError(`${problems.join("\n")}\n${USAGE}`);
+  return { command, options };
 }
 
-function readJson(what: string, file: string | undefined): unknown {
-  if (!file) throw new CliError(`--${what} is required\n${USAGE}`);
+function readJson(what: string, file: string): unknown {
   let text: string;
   try {
     text = fs.readFileSync(file, "utf8");
@@ -67,8 +105,9 @@ function readJson(what: string, file: string | undefined): unknown {
   }
 }
 
-function loadSpec(file: string | undefined): DesiredHost[] {
-  return buildDesiredSpec(readJson("spec", file) as IpvsSpec);
+function loadSpec(file: string, adjust?: (spec: unknown) => unknown): DesiredHost[] {
+  const spec = readJson("spec", file);
+  return buildDesiredSpec((adjust ? adjust(spec) : spec) as IpvsSpec);
 }
 
 /** Prints findings; exit 1 on errors (or on warnings with --strict). */
@@ -82,16 +121,17 @@ function report(findings: Finding[], strict: boolean, io: Io): number {
 
 function writeRendered(hosts: DesiredHost[], outDir: string, io: Io): void {
   // Render everything first: a failure must leave nothing half-written.
-  const rendered = hosts.map((h) => ({ host: h, result: renderHost(planHost(h)) }));
-  for (const { host, result } of rendered) {
-    const dir = path.join(outDir, host.name);
-    fs.mkdirSync(dir, { recursive: true });
-    for (const [name, content] of Object.entries(result.scripts)) {
-      fs.writeFileSync(path.join(dir, name), content, { mode: 0o755 });
-    }
-    fs.writeFileSync(path.join(dir, "manifest.json"), `${JSON.stringify(result.manifest, null, 2)}\n`);
-    io.out(`wrote ${dir}/apply.sh, verify.sh, destroy.sh, manifest.json (plan ${result.manifest.planHash.slice(0, 12)})`);
-  }
+  const rendered = hosts.map((h) => renderHost(planHost(h)));
+  const result = writeHostFolders(
+    rendered.map((r) => ({
+      host: r.manifest.host,
+      planHash: r.manifest.planHash,
+      files: { ...r.scripts, "manifest.json": `${JSON.stringify(r.manifest, null, 2)}\n` },
+    })),
+    outDir,
+  );
+  rendered.forEach((r, i) => io.out(`wrote ${result.written[i]}/apply.sh, verify.sh, destroy.sh, manifest.json (plan ${r.manifest.planHash.slice(0, 12)})`));
+  for (const dir of result.removed) io.out(`removed ${dir}: its host is no longer in the spec`);
 }
 
 export interface CliDeps {
@@ -102,65 +142,135 @@ export interface CliDeps {
 const DEFAULT_DEPS: CliDeps = { runner: (target) => new SshRunner(target) };
 const CONSOLE_IO: Io = { out: (t) => console.log(t), err: (t) => console.error(t) };
 
-/** Runs the CLI; returns the exit code. */
-export function runCli(argv: string[], io: Io = CONSOLE_IO, deps: CliDeps = DEFAULT_DEPS): number {
+/**
+ * The spec as given, with the --ssh endpoint as `ssh` of the host drift checks when that host
+ * declares none, so the model refuses a service or alias on the port SSH itself arrives on.
+ */
+function withSshEndpoint(spec: unknown, hostName: string | undefined, target: SshTarget): unknown {
+  const hosts = (spec as { hosts?: unknown })?.hosts;
+  if (!Array.isArray(hosts)) return spec;
+  const named = hosts.filter((h) => typeof h === "object" && h !== null && (hostName === undefined ? hosts.length === 1 : (h as { name?: unknown }).name === hostName));
+  if (named.length !== 1) return spec;
+  const host = named[0] as Record<string, unknown>;
+  if (host.ssh !== undefined) return spec;
+  return { ...(spec as object), hosts: hosts.map((h) => (h === host ? { ...host, ssh: { host: target.host, port: target.port ?? 22 } } : h)) };
+}
+
+/** An invalid spec in `drift`, when the --ssh endpoint was given to the model as the host's ssh. */
+class SpecWithSshError extends Error {
+  constructor(
+    readonly model: IpvsModelError,
+    readonly note: string,
+  ) {
+    super(model.message);
+  }
+}
+
+function drift(options: Record<string, string>, io: Io, deps: CliDeps): number {
+  let target: SshTarget;
   try {
-    const { command, options } = parseArgs(argv);
-    switch (command) {
-      case "plan": {
-        const hosts = loadSpec(options.spec);
-        io.out(hosts.map((h) => formatPlan(planHost(h))).join("\n\n"));
-        return 0;
-      }
-      case "render": {
-        if (!options.out) throw new CliError(`--out is required\n${USAGE}`);
-        writeRendered(loadSpec(options.spec), options.out, io);
-        return 0;
-      }
-      case "check":
-        return report(loadSpec(options.spec).flatMap((h) => checkHost(h)), options.strict === "yes", io);
-      case "check-plan": {
-        const findings = checkTerraformPlan(readJson("plan", options.plan));
-        return report(findings, options.strict === "yes", io);
-      }
-      case "drift": {
-        const hosts = loadSpec(options.spec);
-        const host = hosts.find((h) => h.name === options.host) ?? (hosts.length === 1 && !options.host ? hosts[0] : undefined);
-        if (!host) throw new CliError(`--host must name one of the spec's hosts: ${hosts.map((h) => h.name).join(", ")}`);
-        if (!options.ssh) throw new CliError(`--ssh is required\n${USAGE}`);
-        let target;
-        try {
-          target = parseSshTarget(options.ssh);
-        } catch (e) {
-          throw new CliError((e as Error).message);
-        }
-        const runner = deps.runner({ ...target, identityFile: options.identity, noHostKeyCheck: options["no-host-key-check"] === "yes" });
-        const report = checkDrift(host, runner);
-        if (report.inSync) {
-          io.out(`${host.name}: in sync with the desired state`);
-          return 0;
-        }
-        io.err(`${host.name}: ${report.differences.length} difference(s) from the desired state:`);
-        for (const d of report.differences) io.err(`  - ${d}`);
+    target = parseSshTarget(options.ssh);
+  } catch (e) {
+    throw new CliError((e as Error).message);
+  }
+  let injected: string | undefined;
+  let hosts: DesiredHost[];
+  try {
+    hosts = loadSpec(options.spec, (spec) => {
+      const adjusted = withSshEndpoint(spec, options.host, target);
+      if (adjusted !== spec) injected = `${options.ssh} (--ssh)`;
+      return adjusted;
+    });
+  } catch (e) {
+    if (e instanceof IpvsModelError && injected) throw new SpecWithSshError(e, `the host checked has no "ssh" in the spec, so the model checked it with ssh ${injected}`);
+    throw e;
+  }
+  const host = options.host === undefined ? (hosts.length === 1 ? hosts[0] : undefined) : hosts.find((h) => h.name === options.host);
+  if (!host) {
+    const which = options.host === undefined ? "--host is required: the spec has several hosts" : `--host "${options.host}" is not a host of the spec`;
+    throw new CliError(`${which}; its hosts: ${hosts.map((h) => h.name).join(", ")}`);
+  }
+  const runner = deps.runner({ ...target, identityFile: options.identity, noHostKeyCheck: options["no-host-key-check"] === "yes" });
+  const result = checkDrift(host, runner);
+  if (result.inSync) {
+    io.out(`${host.name}: in sync with the desired state`);
+    return 0;
+  }
+  io.err(`${host.name}: ${result.differences.length} difference(s) from the desired state:`);
+  for (const d of result.differences) io.err(`  - ${d}`);
+  return 1;
+}
+
+function run(argv: string[], io: Io, deps: CliDeps): number {
+  const { command, options } = parseArgs(argv);
+  switch (command) {
+    case "plan": {
+      const hosts = loadSpec(options.spec);
+      io.out(hosts.map((h) => formatPlan(planHost(h))).join("\n\n"));
+      return 0;
+    }
+    case "render":
+      writeRendered(loadSpec(options.spec), options.out, io);
+      return 0;
+    case "check":
+      return report(loadSpec(options.spec).flatMap((h) => checkHost(h)), options.strict === "yes", io);
+    case "check-plan":
+      return report(checkTerraformPlan(readJson("plan", options.plan)), options.strict === "yes", io);
+    case "drift":
+      return drift(options, io, deps);
+    default:
+      io.out(USAGE);
+      return 0;
+  }
+}
+
+/** One line for any error we did not expect: no stack trace, no multi-line message. */
+function internalError(e: unknown): string {
+  let message: string;
+  try {
+    message = e instanceof Error ? `${e.name && e.name !== "Error" ? `${e.name}: ` : ""}${e.message}` : String(e);
+  } catch {
+    message = "unprintable error";
+  }
+  return `cdktf-ipvs: internal error: ${message.replace(/\r?\n/g, "\\n")}`;
+}
+
+/**
+ * Runs the CLI; returns the exit code and never throws:
+ *   0  success (plan printed, render written, check/check-plan without errors, drift in sync)
+ *   1  invalid spec (every problem printed); check/check-plan found errors (or warnings with
+ *      --strict); drift found differences
+ *   2  usage, IO, a file that is not a plan, render --out refused, a host that could not be
+ *      checked, or an internal error (printed as one line)
+ * Everything printed passes through escapeControls.
+ */
+export function runCli(argv: string[], io: Io = CONSOLE_IO, deps: CliDeps = DEFAULT_DEPS): number {
+  const safe = safeIo(io);
+  try {
+    return run(argv, safe, deps);
+  } catch (e) {
+    try {
+      const model = e instanceof SpecWithSshError ? e.model : e;
+      if (model instanceof IpvsModelError) {
+        const issues = Array.isArray(model.issues) ? model.issues : [];
+        safe.err(`invalid spec (${issues.length} problem${issues.length === 1 ? "" : "s"}); nothing written:`);
+        if (issues.length > 0) for (const issue of issues) safe.err(formatIssue(issue));
+        else safe.err(model.message);
+        if (e instanceof SpecWithSshError) safe.err(`note: ${e.note}`);
         return 1;
       }
-      case "help":
-      case "--help":
-      case "-h":
-        io.out(USAGE);
-        return 0;
-      default:
-        throw new CliError(`unknown command "${command}"\n${USAGE}`);
+      if (e instanceof CliError || e instanceof DriftCheckError || e instanceof PlanFormatError || e instanceof RenderOutError) {
+        safe.err(e.message);
+        return 2;
+      }
+      safe.err(internalError(e));
+    } catch (printing) {
+      try {
+        safe.err(internalError(printing));
+      } catch {
+        // Nowhere left to print.
+      }
     }
-  } catch (e) {
-    if (e instanceof IpvsModelError) {
-      io.err(`invalid spec (${e.issues.length} problem${e.issues.length === 1 ? "" : "s"}); nothing written:\n${e.message}`);
-      return 1;
-    }
-    if (e instanceof CliError || e instanceof DriftCheckError) {
-      io.err(e.message);
-      return 2;
-    }
-    throw e;
+    return 2;
   }
 }

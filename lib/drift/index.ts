@@ -8,6 +8,7 @@ import { spawnSync } from "child_process";
 import { DesiredHost } from "../model";
 import { planHost } from "../plan";
 import { renderHost } from "../render";
+import { VERIFY_OK_TEXT } from "../render/scripts";
 
 export interface RunResult {
   readonly code: number;
@@ -58,17 +59,36 @@ export interface DriftReport {
   readonly differences: readonly string[];
 }
 
-export class DriftCheckError extends Error {}
+/** verify.sh could not tell whether the host is in sync (no SSH, no root, a banner but no verify run, ...). */
+export class DriftCheckError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "DriftCheckError";
+  }
+}
 
+/**
+ * Runs verify.sh on the host and reads its answer. In sync only when verify.sh itself said so:
+ * exit 0, its success line (`cdktf-ipvs <host> [verify] OK: ...`) on stdout and no DRIFT line.
+ * Drift: exit 1 with at least one DRIFT line and no success line. Anything else — another exit
+ * code, exit 0 without the success line (e.g. an SSH answer that is only a banner), exit 1
+ * without DRIFT lines — throws DriftCheckError: the host could not be checked.
+ */
 export function checkDrift(host: DesiredHost, runner: HostRunner): DriftReport {
   const verify = renderHost(planHost(host)).scripts["verify.sh"];
   const r = runner.run(verify);
-  const differences = r.stdout
+  const prefix = `cdktf-ipvs ${host.name} [verify] `;
+  const lines = String(r.stdout ?? "")
     .split("\n")
-    .map((l) => /\[verify\] DRIFT: (.*)$/.exec(l)?.[1])
-    .filter((d): d is string => d !== undefined);
-  // verify.sh exits 0 in sync, 1 with DRIFT lines; anything else means it could not check.
-  if (r.code === 0 && differences.length === 0) return { host: host.name, inSync: true, differences };
-  if (r.code === 1 && differences.length > 0) return { host: host.name, inSync: false, differences };
-  throw new DriftCheckError(`verify.sh on ${host.name} could not check the host (exit ${r.code}): ${(r.stderr || r.stdout).trim().slice(-2000)}`);
+    .map((l) => l.replace(/\r$/, ""));
+  const differences = lines.filter((l) => l.startsWith(`${prefix}DRIFT: `)).map((l) => l.slice(`${prefix}DRIFT: `.length));
+  const saidOk = lines.includes(`${prefix}${VERIFY_OK_TEXT}`);
+  if (r.code === 0 && saidOk && differences.length === 0) return { host: host.name, inSync: true, differences };
+  if (r.code === 1 && differences.length > 0 && !saidOk) return { host: host.name, inSync: false, differences };
+  const why =
+    r.code === 0 && !saidOk
+      ? `exit 0 but verify.sh's "${VERIFY_OK_TEXT}" line never came back, so it did not run to the end`
+      : `exit ${r.code}${differences.length > 0 ? `, ${differences.length} DRIFT line(s)` : ""}${saidOk ? ", and the OK line" : ""}`;
+  const output = (String(r.stderr ?? "") || String(r.stdout ?? "")).trim().slice(-2000);
+  throw new DriftCheckError(`verify.sh on ${host.name} could not check the host (${why})${output ? `: ${output}` : ""}`);
 }

@@ -10,15 +10,120 @@ import { readDesiredState, stepOfCommand } from "../render";
 import { checkHost } from "./check";
 import { Finding } from "./rule";
 
+/** The input is not a `terraform show -json PLANFILE` plan, or a part of it has the wrong type. */
+export class PlanFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PlanFormatError";
+  }
+}
+
+const HOW_TO_PLAN = "produce one with: terraform plan -out=plan.bin && terraform show -json plan.bin > plan.json";
+
 interface PlanResource {
   address: string;
-  depends_on?: string[];
-  expressions?: Record<string, { references?: string[] }>;
-  provisioners?: { type: string; expressions?: Record<string, { constant_value?: unknown }> }[];
+  depends_on: string[];
+  provisioners: { type: string; inline?: string[]; content?: string }[];
 }
-interface PlanModule {
-  resources?: PlanResource[];
-  module_calls?: Record<string, { module?: PlanModule }>;
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+const kind = (v: unknown) => (v === undefined ? "missing" : v === null ? "null" : Array.isArray(v) ? "an array" : typeof v === "object" ? "an object" : `a ${typeof v}`);
+
+function bad(at: string, want: string, got: unknown): PlanFormatError {
+  return new PlanFormatError(`plan: ${at} is ${kind(got)}, expected ${want}; is this the unedited output of terraform show -json?`);
+}
+
+function optObject(v: unknown, at: string): Json | undefined {
+  if (v === undefined) return undefined;
+  if (!isObject(v)) throw bad(at, "an object", v);
+  return v;
+}
+
+function optArray(v: unknown, at: string): unknown[] | undefined {
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v)) throw bad(at, "an array", v);
+  return v;
+}
+
+function strings(v: unknown, at: string): string[] {
+  const list = optArray(v, at) ?? [];
+  list.forEach((s, i) => {
+    if (typeof s !== "string") throw bad(`${at}[${i}]`, "a string", s);
+  });
+  return list as string[];
+}
+
+/**
+ * Refuses anything that is not a `terraform show -json PLANFILE` plan: a spec, `{}`, a state
+ * (`terraform show -json` without a plan file prints "values" instead of "planned_values"), a
+ * plan of another format version.
+ */
+export function assertTerraformPlan(plan: unknown): void {
+  if (!isObject(plan)) throw new PlanFormatError(`plan: expected the JSON object terraform show -json prints for a plan, got ${kind(plan)}; ${HOW_TO_PLAN}`);
+  if ("hosts" in plan && !("format_version" in plan)) {
+    throw new PlanFormatError(`plan: this is a cdktf-ipvs spec, not a Terraform plan; check a spec with: cdktf-ipvs check --spec FILE; for check-plan, ${HOW_TO_PLAN}`);
+  }
+  if (isObject(plan.values) && !("planned_values" in plan)) {
+    throw new PlanFormatError(`plan: this is a Terraform state (terraform show -json without a plan file prints "values"), not a plan; ${HOW_TO_PLAN}`);
+  }
+  const missing = ["format_version", "terraform_version", "planned_values", "configuration"].filter((k) => !(k in plan));
+  if (missing.length > 0) {
+    throw new PlanFormatError(`plan: not a terraform show -json plan: ${missing.join(", ")} ${missing.length === 1 ? "is" : "are"} missing; ${HOW_TO_PLAN}`);
+  }
+  if (typeof plan.format_version !== "string") throw bad("format_version", "a string", plan.format_version);
+  if (!/^1\.\d+$/.test(plan.format_version)) {
+    throw new PlanFormatError(`plan: format_version ${JSON.stringify(plan.format_version)} is not supported; expected 1.x (Terraform 1.x)`);
+  }
+  if (typeof plan.terraform_version !== "string") throw bad("terraform_version", "a string", plan.terraform_version);
+  if (!isObject(plan.planned_values)) throw bad("planned_values", "an object", plan.planned_values);
+  optArray(plan.resource_changes, "resource_changes");
+  if (!isObject(plan.configuration)) throw bad("configuration", "an object", plan.configuration);
+  if (!isObject(plan.configuration.root_module)) throw bad("configuration.root_module", "an object", plan.configuration.root_module);
+}
+
+function readResource(value: unknown, at: string, prefix: string): PlanResource {
+  if (!isObject(value)) throw bad(at, "an object", value);
+  if (typeof value.address !== "string") throw bad(`${at}.address`, "a string", value.address);
+  // Terraform orders by depends_on and by references in expressions (our upstream trigger).
+  const deps = strings(value.depends_on, `${at}.depends_on`);
+  for (const [name, e] of Object.entries(optObject(value.expressions, `${at}.expressions`) ?? {})) {
+    if (Array.isArray(e)) continue; // a nested block: its own expressions, not references of this resource
+    if (!isObject(e)) throw bad(`${at}.expressions.${name}`, "an object or an array", e);
+    deps.push(...strings(e.references, `${at}.expressions.${name}.references`));
+  }
+  const provisioners = (optArray(value.provisioners, `${at}.provisioners`) ?? []).map((p, i) => {
+    const pat = `${at}.provisioners[${i}]`;
+    if (!isObject(p)) throw bad(pat, "an object", p);
+    if (typeof p.type !== "string") throw bad(`${pat}.type`, "a string", p.type);
+    const expressions = optObject(p.expressions, `${pat}.expressions`) ?? {};
+    const out: PlanResource["provisioners"][number] = { type: p.type };
+    if (p.type === "remote-exec") {
+      const inline = optObject(expressions.inline, `${pat}.expressions.inline`);
+      if (inline && inline.constant_value !== undefined) out.inline = strings(inline.constant_value, `${pat}.expressions.inline.constant_value`);
+    }
+    if (p.type === "file") {
+      const content = optObject(expressions.content, `${pat}.expressions.content`);
+      if (content && content.constant_value !== undefined) {
+        if (typeof content.constant_value !== "string") throw bad(`${pat}.expressions.content.constant_value`, "a string", content.constant_value);
+        out.content = content.constant_value;
+      }
+    }
+    return out;
+  });
+  return { address: prefix + value.address, depends_on: [...new Set(deps.map((d) => prefix + d))], provisioners };
+}
+
+function collectResources(module: unknown, at: string, prefix = ""): PlanResource[] {
+  const m = optObject(module, at);
+  if (!m) return [];
+  const own = (optArray(m.resources, `${at}.resources`) ?? []).map((r, i) => readResource(r, `${at}.resources[${i}]`, prefix));
+  const nested = Object.entries(optObject(m.module_calls, `${at}.module_calls`) ?? {}).flatMap(([name, call]) => {
+    const cat = `${at}.module_calls.${name}`;
+    if (!isObject(call)) throw bad(cat, "an object", call);
+    return collectResources(call.module, `${cat}.module`, `${prefix}module.${name}.`);
+  });
+  return [...own, ...nested];
 }
 
 interface StepResource {
@@ -28,40 +133,36 @@ interface StepResource {
   desired?: DesiredHost;
 }
 
-function collectResources(module: PlanModule | undefined, prefix = ""): PlanResource[] {
-  if (!module) return [];
-  // Terraform orders by depends_on and by references in expressions (our upstream trigger).
-  const own = (module.resources ?? []).map((r) => {
-    const refs = Object.values(r.expressions ?? {}).flatMap((e) => e.references ?? []);
-    const deps = [...(r.depends_on ?? []), ...refs].map((d) => prefix + d);
-    return { ...r, address: prefix + r.address, depends_on: [...new Set(deps)] };
-  });
-  const nested = Object.entries(module.module_calls ?? {}).flatMap(([name, call]) => collectResources(call.module, `${prefix}module.${name}.`));
-  return [...own, ...nested];
-}
-
 function stepOf(r: PlanResource): StepResource | undefined {
   let step: StepName | undefined;
   let desired: DesiredHost | undefined;
-  for (const p of r.provisioners ?? []) {
-    const inline = p.expressions?.inline?.constant_value;
-    if (p.type === "remote-exec" && Array.isArray(inline)) {
-      for (const cmd of inline) if (typeof cmd === "string") step = stepOfCommand(cmd) ?? step;
+  for (const p of r.provisioners) {
+    for (const cmd of p.inline ?? []) step = stepOfCommand(cmd) ?? step;
+    if (p.content !== undefined && !desired) {
+      try {
+        desired = readDesiredState(p.content);
+      } catch (e) {
+        throw new PlanFormatError(`plan: ${r.address}: the file provisioner's script cannot be checked: ${(e as Error).message}`);
+      }
     }
-    const content = p.expressions?.content?.constant_value;
-    if (p.type === "file" && typeof content === "string" && !desired) desired = readDesiredState(content);
   }
-  return step ? { address: r.address, step, dependsOn: r.depends_on ?? [], desired } : undefined;
+  return step ? { address: r.address, step, dependsOn: r.depends_on, desired } : undefined;
 }
 
 function finding(ruleId: string, path: string, summary: string, detail: string, fix: string): Finding {
   return { ruleId, level: "error", path, summary, detail, fix };
 }
 
-/** Checks a plan in `terraform show -json` form; returns findings, errors first. */
+/**
+ * Checks a plan in `terraform show -json PLANFILE` form; returns findings, errors first. Throws
+ * PlanFormatError for anything else (see assertTerraformPlan), for parts of the plan with the
+ * wrong type, and for a step whose desired-state marker line is malformed (naming its address):
+ * such a plan cannot be checked, which is not the same as passing.
+ */
 export function checkTerraformPlan(plan: unknown): Finding[] {
-  const root = (plan as { configuration?: { root_module?: PlanModule } })?.configuration?.root_module;
-  const steps = collectResources(root).map(stepOf).filter((s): s is StepResource => s !== undefined);
+  assertTerraformPlan(plan);
+  const root = (plan as { configuration: { root_module: unknown } }).configuration.root_module;
+  const steps = collectResources(root, "configuration.root_module").map(stepOf).filter((s): s is StepResource => s !== undefined);
   const byAddress = new Map(steps.map((s) => [s.address, s]));
   const findings: Finding[] = [];
 

@@ -226,10 +226,99 @@ remove_alias_chain() {
 /** Marks the line of apply.sh that carries the host's desired state, for plan-time checks. */
 export const DESIRED_STATE_MARKER = "# cdktf-ipvs-desired-state: ";
 
-/** The desired state apply.sh was rendered from (JSON on one comment line), or undefined. */
+/**
+ * What verify.sh logs, as its last line, when the host matches the desired state:
+ * `cdktf-ipvs <host> [verify] OK: host matches the desired state`. lib/drift counts a host as in
+ * sync only when this line came back, so both sides use this one constant.
+ */
+export const VERIFY_OK_TEXT = "OK: host matches the desired state";
+
+type Shape = (v: unknown, at: string) => string | undefined;
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const str: Shape = (v, at) => (typeof v === "string" ? undefined : `${at} is not a string`);
+const num: Shape = (v, at) => (typeof v === "number" && Number.isFinite(v) ? undefined : `${at} is not a number`);
+const bool: Shape = (v, at) => (typeof v === "boolean" ? undefined : `${at} is not a boolean`);
+const optional = (s: Shape): Shape => (v, at) => (v === undefined ? undefined : s(v, at));
+const oneOfShape = (...allowed: string[]): Shape => (v, at) => (typeof v === "string" && allowed.includes(v) ? undefined : `${at} is not one of ${allowed.join(", ")}`);
+const either = (a: Shape, b: Shape, what: string): Shape => (v, at) => (a(v, at) === undefined || b(v, at) === undefined ? undefined : `${at} is not ${what}`);
+const arrayOf = (s: Shape): Shape => (v, at) => {
+  if (!Array.isArray(v)) return `${at} is not an array`;
+  for (let i = 0; i < v.length; i++) {
+    const problem = s(v[i], `${at}[${i}]`);
+    if (problem) return problem;
+  }
+  return undefined;
+};
+const objectOf = (fields: Record<string, Shape>): Shape => (v, at) => {
+  if (!isObj(v)) return `${at} is not an object`;
+  for (const [key, s] of Object.entries(fields)) {
+    const problem = s(v[key], `${at}.${key}`);
+    if (problem) return problem;
+  }
+  return undefined;
+};
+const REAL_SERVER_SHAPE = objectOf({ address: str, port: num, forwarding: str, weight: num, upperThreshold: num, lowerThreshold: num, path: str });
+const SERVICE_BASE = {
+  name: str,
+  family: oneOfShape("ipv4", "ipv6"),
+  scheduler: str,
+  schedulerFlags: arrayOf(str),
+  persistence: optional(objectOf({ timeout: num, netmask: optional(either(str, num, "a string or a number")) })),
+  realServers: arrayOf(REAL_SERVER_SHAPE),
+  path: str,
+};
+const SERVICE_SHAPE: Shape = (v, at) => {
+  if (!isObj(v)) return `${at} is not an object`;
+  if (v.kind === "address") return objectOf({ ...SERVICE_BASE, protocol: str, address: str, port: num })(v, at);
+  if (v.kind === "fwmark") return objectOf({ ...SERVICE_BASE, fwmark: num })(v, at);
+  return `${at}.kind is not one of address, fwmark`;
+};
+const DESIRED_HOST_SHAPE = objectOf({
+  name: str,
+  path: str,
+  services: arrayOf(SERVICE_SHAPE),
+  aliases: arrayOf(
+    objectOf({
+      service: str,
+      protocol: str,
+      family: oneOfShape("ipv4", "ipv6"),
+      address: str,
+      port: num,
+      method: str,
+      targetAddress: str,
+      targetPort: num,
+      remoteClients: bool,
+      localClients: bool,
+      path: str,
+    }),
+  ),
+  // reason is only ever shown; a hand-written desired state may leave it out.
+  modules: arrayOf(objectOf({ name: str, reason: optional(str) })),
+  sysctls: arrayOf(objectOf({ key: str, value: str, reason: optional(str) })),
+  // Newer fields; desired states read back from older scripts may lack them.
+  unsafeSysctls: optional(arrayOf(str)),
+  ssh: optional(objectOf({ kind: oneOfShape("address", "name", "token"), host: optional(str), port: num })),
+});
+
+/**
+ * The desired state apply.sh was rendered from (JSON on one comment line), or undefined when the
+ * script carries no marker line. A marker that is not exactly one line of JSON in the shape of a
+ * DesiredHost (hand-edited or overridden scripts) throws an Error saying what is wrong, never a
+ * TypeError from deeper down.
+ */
 export function readDesiredState(applyScript: string): DesiredHost | undefined {
-  const line = applyScript.split("\n").find((l) => l.startsWith(DESIRED_STATE_MARKER));
-  return line ? (JSON.parse(line.slice(DESIRED_STATE_MARKER.length)) as DesiredHost) : undefined;
+  const lines = applyScript.split("\n").filter((l) => l.startsWith(DESIRED_STATE_MARKER));
+  if (lines.length === 0) return undefined;
+  if (lines.length > 1) throw new Error(`the script carries ${lines.length} desired-state marker lines ("${DESIRED_STATE_MARKER.trim()}"); a rendered apply.sh has exactly one`);
+  let value: unknown;
+  try {
+    value = JSON.parse(lines[0].slice(DESIRED_STATE_MARKER.length));
+  } catch (e) {
+    throw new Error(`the desired-state marker line is not valid JSON: ${(e as Error).message}`);
+  }
+  const problem = DESIRED_HOST_SHAPE(value, "desired state");
+  if (problem) throw new Error(`the desired-state marker line does not hold a desired state: ${problem}`);
+  return value as DesiredHost;
 }
 
 function applyScript(plan: HostPlan): string {
@@ -543,7 +632,7 @@ main() {
     log "$PROBLEMS difference(s) from the desired state"
     exit 1
   fi
-  log "OK: host matches the desired state"
+  log "${VERIFY_OK_TEXT}"
 }
 
 main "$@"

@@ -1,6 +1,9 @@
 import { buildDesiredHost } from "../../lib/model";
 import { DriftCheckError, HostRunner, RunResult, checkDrift, parseSshTarget } from "../../lib/drift";
 import { runCli } from "../../lib/cli";
+import { planHost } from "../../lib/plan";
+import { renderHost } from "../../lib/render";
+import { VERIFY_OK_TEXT } from "../../lib/render/scripts";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -74,7 +77,7 @@ describe("cdktf-ipvs drift", () => {
   };
 
   test("exit 0 and says so when in sync; connects where told", () => {
-    const r = cli({ code: 0, stdout: "", stderr: "" });
+    const r = cli({ code: 0, stdout: "cdktf-ipvs lb1 [verify] OK: host matches the desired state\n", stderr: "" });
     expect(r.code).toBe(0);
     expect(r.out).toBe("lb1: in sync with the desired state");
     expect(r.targets).toEqual([{ user: "root", host: "127.0.0.1", port: 2222, identityFile: "/k", noHostKeyCheck: false }]);
@@ -88,5 +91,114 @@ describe("cdktf-ipvs drift", () => {
 
   test("exit 2 when the host could not be checked", () => {
     expect(cli({ code: 255, stdout: "", stderr: "Connection refused" }).code).toBe(2);
+  });
+});
+
+describe("drift says 'in sync' only when verify.sh said so", () => {
+  const OK = `cdktf-ipvs lb1 [verify] ${VERIFY_OK_TEXT}`;
+  const spec = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "cdktf-ipvs-drift-")), "spec.json");
+  fs.writeFileSync(spec, JSON.stringify({ hosts: [seedHost()] }));
+  const cli = (answer: RunResult | (() => RunResult), args: string[] = ["--host", "lb1"]) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const runner: HostRunner = { run: () => (typeof answer === "function" ? answer() : answer) };
+    const code = runCli(["drift", "--spec", spec, ...args, "--ssh", "root@127.0.0.1:2222"], { out: (t) => out.push(t), err: (t) => err.push(t) }, { runner: () => runner });
+    return { code, out: out.join("\n"), err: err.join("\n") };
+  };
+
+  test("the success line drift looks for is the one verify.sh prints", () => {
+    expect(VERIFY_OK_TEXT).toBe("OK: host matches the desired state");
+    const verify = renderHost(planHost(host)).scripts["verify.sh"];
+    expect(verify).toContain(`  log "${VERIFY_OK_TEXT}"\n`);
+  });
+
+  test("exit 0 with verify.sh's OK line (after a banner) is in sync", () => {
+    const stdout = `Welcome to lb1\nAuthorized use only\n${OK}\n`;
+    expect(checkDrift(host, new FakeHost({ code: 0, stdout, stderr: "" }))).toEqual({ host: "lb1", inSync: true, differences: [] });
+  });
+
+  test.each([
+    ["an empty answer", { code: 0, stdout: "", stderr: "" }],
+    ["an SSH answer that is only a banner", { code: 0, stdout: "Welcome to Ubuntu 24.04 LTS\n\n * Documentation: https://help.ubuntu.com\n", stderr: "" }],
+    ["a shell that swallowed the script", { code: 0, stdout: "This account is currently not available.\n", stderr: "" }],
+    ["the OK line of another host", { code: 0, stdout: "cdktf-ipvs lb2 [verify] OK: host matches the desired state\n", stderr: "" }],
+    ["the OK line quoted inside another line", { code: 0, stdout: `echo '${OK}'\n`, stderr: "" }],
+    ["exit 0 with DRIFT lines", { code: 0, stdout: `cdktf-ipvs lb1 [verify] DRIFT: kernel module ip_vs is not loaded\n${OK}\n`, stderr: "" }],
+    ["exit 1 with DRIFT lines and the OK line", { code: 1, stdout: `cdktf-ipvs lb1 [verify] DRIFT: x\n${OK}\n`, stderr: "" }],
+    ["exit 1 without DRIFT lines", { code: 1, stdout: "", stderr: "" }],
+    ["exit 2 with DRIFT lines", { code: 2, stdout: "cdktf-ipvs lb1 [verify] DRIFT: x\n", stderr: "" }],
+    ["a DRIFT line of another host", { code: 1, stdout: "cdktf-ipvs lb2 [verify] DRIFT: x\n", stderr: "" }],
+  ])("%s is 'could not check' (DriftCheckError, CLI exit 2)", (_, answer) => {
+    expect(() => checkDrift(host, new FakeHost(answer))).toThrow(DriftCheckError);
+    const r = cli(answer);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("could not check");
+    expect(r.out).not.toContain("in sync");
+  });
+
+  test("drift with exit 1 and DRIFT lines is drift, exit 1", () => {
+    const r = cli({ code: 1, stdout: "cdktf-ipvs lb1 [verify] DRIFT: kernel module ip_vs_rr is not loaded\ncdktf-ipvs lb1 [verify] 1 difference(s) from the desired state\n", stderr: "" });
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("  - kernel module ip_vs_rr is not loaded");
+  });
+
+  test("what the host answered cannot drive the terminal", () => {
+    const r = cli({ code: 0, stdout: "\u001b[2J\u001b]0;owned\u0007banner\u009b31m\n", stderr: "" });
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("\\u001b[2J");
+    expect(r.err).toContain("\\u009b31m");
+    expect(r.err).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+  });
+
+  test("a host name with terminal escapes is shown escaped", () => {
+    const r = cli({ code: 0, stdout: OK, stderr: "" }, ["--host", "\u001b[2Jevil\u202e"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('--host "\\u001b[2Jevil\\u202e" is not a host of the spec; its hosts: lb1');
+    expect(r.err).not.toMatch(/[\u001b\u202e]/);
+  });
+
+  test("a runner that throws is an internal error on one line, exit 2, no stack", () => {
+    const r = cli(() => {
+      throw new TypeError("boom\n    at somewhere (x.js:1:1)");
+    });
+    expect(r.code).toBe(2);
+    expect(r.err).toBe("cdktf-ipvs: internal error: TypeError: boom\\n    at somewhere (x.js:1:1)");
+  });
+});
+
+describe("drift --ssh: the SSH endpoint is checked against the host's services", () => {
+  const OK = { code: 0, stdout: `cdktf-ipvs lb1 [verify] ${VERIFY_OK_TEXT}\n`, stderr: "" };
+  const driftWith = (hostSpec: object, ssh: string) => {
+    const spec = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "cdktf-ipvs-drift-")), "spec.json");
+    fs.writeFileSync(spec, JSON.stringify({ hosts: [hostSpec, seedHost({ name: "lb2" })] }));
+    const err: string[] = [];
+    let connected = 0;
+    const code = runCli(["drift", "--spec", spec, "--host", "lb1", "--ssh", ssh], { out: () => undefined, err: (t) => err.push(t) }, {
+      runner: () => {
+        connected++;
+        return new FakeHost(OK);
+      },
+    });
+    return { code, err: err.join("\n"), connected };
+  };
+
+  test("a service on the --ssh endpoint is refused before connecting (exit 1)", () => {
+    const r = driftWith(seedHost(), "root@172.16.1.8:1000");
+    expect(r.code).toBe(1);
+    expect(r.connected).toBe(0);
+    expect(r.err).toMatch(/^invalid spec \(1 problem\)/);
+    expect(r.err).toContain("SSH endpoint");
+    expect(r.err).toContain('note: the host checked has no "ssh" in the spec, so the model checked it with ssh root@172.16.1.8:1000 (--ssh)');
+  });
+
+  test("an alias on the --ssh endpoint is refused too", () => {
+    const r = driftWith(seedHost(), "172.16.1.8:1010");
+    expect(r.code).toBe(1);
+    expect(r.connected).toBe(0);
+  });
+
+  test("another port, or a host that declares its own ssh, is checked as before", () => {
+    expect(driftWith(seedHost(), "root@172.16.1.8:22")).toMatchObject({ code: 0, connected: 1 });
+    expect(driftWith({ ...seedHost(), ssh: { host: "10.0.0.9", port: 22 } }, "root@172.16.1.8:1000")).toMatchObject({ code: 0, connected: 1 });
   });
 });
