@@ -19,8 +19,11 @@ import {
   Scheduler,
   SshSpec,
   VirtualServiceSpec,
+  NOT_AN_SSH_HOST,
   buildDesiredHost,
   formatIssue,
+  parseSshHost,
+  printable,
   showValue,
 } from "../model";
 import { HostPlan, STEP_NAMES, StepName, planHost } from "../plan";
@@ -656,9 +659,8 @@ function checkHostProps(path: string, props: IpvsHostProps): ModelIssue[] {
       redacted(`connection.${key}`, `is not a known connection prop; allowed: ${CONNECTION_KEYS.join(", ")}`);
     }
   }
-  if (!Token.isUnresolved(c.host) && !/^[A-Za-z0-9.:_-]{1,253}$/.test(c.host)) {
-    add("connection.host", c.host, "is not a host name or address; allowed: letters, digits and . : _ -");
-  }
+  // The model's own check of an SSH host, so a bad host is reported here, once, as connection.host.
+  if (!Token.isUnresolved(c.host) && !parseSshHost(c.host)) add("connection.host", c.host, NOT_AN_SSH_HOST);
   if (c.port !== undefined && (typeof c.port !== "number" || !Number.isInteger(c.port) || c.port < 1 || c.port > 65535)) {
     add("connection.port", c.port, "is out of range; allowed 1–65535");
   }
@@ -673,8 +675,9 @@ function checkHostProps(path: string, props: IpvsHostProps): ModelIssue[] {
       add("connection.privateKeyPath", typeof keyPath === "string" ? keyPath : REDACTED, "is not a path; give the path of the private key file");
     } else if (KEY_TEXT.some((re) => re.test(keyPath)) || /[\r\n]/.test(keyPath)) {
       redacted("connection.privateKeyPath", `holds key text, not a path; key text must never reach cdk.tf.json or Terraform state: ${USE_INSTEAD}`);
-    } else if (/[\u0000-\u001f\u007f-\u009f]/.test(keyPath)) {
-      redacted("connection.privateKeyPath", "contains control characters; allowed: a path of printable characters");
+    } else if (printable(keyPath, Infinity) !== keyPath) {
+      // Control and bidi characters, line separators, lone surrogates (Terraform reads those as U+FFFD).
+      redacted("connection.privateKeyPath", "contains control characters or unpaired surrogates; allowed: a path of printable characters");
     } else if (keyPath.length > MAX_KEY_PATH) {
       redacted("connection.privateKeyPath", `is ${keyPath.length} characters long; allowed: a path of at most ${MAX_KEY_PATH} characters`);
     }

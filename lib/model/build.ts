@@ -472,6 +472,18 @@ function buildAlias(c: IssueCollector, a: unknown, svc: DesiredService, path: st
   };
 }
 
+/**
+ * An SSH host as Terraform or ssh(1) takes it: an IP address (canonical form) or a DNS name.
+ * Names that are all digits in the last label ("0443", "172.016.1.8") are refused: resolvers
+ * read them as numbers, not names. The one check for spec.ssh.host and connection.host.
+ */
+export function parseSshHost(text: unknown): { kind: "address" | "name"; host: string } | undefined {
+  const parsed = parseAddress(text);
+  if (parsed) return { kind: "address", host: parsed.canonical };
+  if (typeof text === "string" && DNS_NAME.test(text) && !/(^|\.)\d+\.?$/.test(text)) return { kind: "name", host: text };
+  return undefined;
+}
+
 /** HostSpec.ssh: where Terraform / the CLI reaches the host. */
 function buildSsh(c: IssueCollector, ssh: unknown, hostPath: string): DesiredSsh | undefined {
   if (ssh === undefined) return undefined;
@@ -487,11 +499,9 @@ function buildSsh(c: IssueCollector, ssh: unknown, hostPath: string): DesiredSsh
     // A construct's connection host may be another resource's attribute: only known at apply time.
     desired = { kind: "token", port: port as number };
   } else {
-    const parsed = parseAddress(ssh.host);
-    if (parsed) desired = { kind: "address", host: parsed.canonical, port: port as number };
-    else if (typeof ssh.host === "string" && DNS_NAME.test(ssh.host) && !/(^|\.)\d+\.?$/.test(ssh.host)) {
-      desired = { kind: "name", host: ssh.host, port: port as number };
-    } else if (ssh.host === undefined) c.add(hostPath, "ssh.host", ssh.host, "is missing; give the address or DNS name Terraform connects to over SSH");
+    const host = parseSshHost(ssh.host);
+    if (host) desired = { ...host, port: port as number };
+    else if (ssh.host === undefined) c.add(hostPath, "ssh.host", ssh.host, "is missing; give the address or DNS name Terraform connects to over SSH");
     else c.add(hostPath, "ssh.host", ssh.host, NOT_AN_SSH_HOST);
   }
   return c.reportCount > before ? undefined : desired;

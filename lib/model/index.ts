@@ -4,4 +4,4 @@ export * from "./desired";
 export * from "./errors";
 export * from "./build";
 export * from "./sysctls";
-export { specSchemaPath } from "./shape";
+export { NOT_AN_SSH_HOST, specSchemaPath } from "./shape";
