@@ -5,8 +5,11 @@ import * as os from "os";
 import * as path from "path";
 import { Resource as NullResource } from "@cdktf/provider-null/lib/resource";
 import { App, DataResource, LocalBackend, TerraformOutput, TerraformStack, TerraformVariable, Testing } from "cdktf";
+import { Construct } from "constructs";
 import { IpvsHost, IpvsHostProps, escapeTerraformTemplate } from "../../lib/constructs";
 import { IpvsModelError } from "../../lib/model";
+import { sha256 } from "../../lib/plan";
+import { manifestText, readBundle, stepCommands, uploadCommands } from "../../lib/render";
 import { SeedStack } from "../../main";
 import { requireTerraform } from "./terraform";
 
@@ -20,6 +23,11 @@ function seedHost(stack: TerraformStack, props: Partial<IpvsHostProps> = {}): Ip
   app.addAlias({ port: 1010, method: "redirect" });
   app.addAlias({ port: 1020, method: "dnat" });
   return lb;
+}
+
+/** The host a build function declares, without synthesizing. */
+function seedHostOf(build: (stack: TerraformStack) => IpvsHost): IpvsHost {
+  return build(new TerraformStack(Testing.app(), "test"));
 }
 
 function synthJson(build: (stack: TerraformStack) => void): Json {
@@ -40,64 +48,115 @@ function byStep(json: Json, step: string, type = "null_resource"): Json {
   return found;
 }
 
+function uploadResource(json: Json, type = "null_resource"): [string, Json] {
+  const found = Object.entries(json.resource?.[type] ?? {}).find(([, r]) => ((r as Json).triggers ?? (r as Json).triggers_replace).step === "upload");
+  if (!found) throw new Error("no upload resource");
+  return found as [string, Json];
+}
+
 describe("IpvsHost with the default engine (null_resource)", () => {
   const json = synthJson((s) => seedHost(s));
+  const order = ["modules", "sysctls", "ipvs", "aliases", "boot", "verify"];
+  const nameOf = (step: string) => Object.entries(json.resource.null_resource).find(([, r]) => (r as Json).triggers.step === step)![0];
 
-  test("creates a fixed chain of six provisioning resources, not one per rule", () => {
-    expect(stepResources(json)).toHaveLength(6);
+  test("creates one upload and a fixed chain of six step resources, not one per rule", () => {
+    expect(stepResources(json)).toHaveLength(7);
+    expect(stepResources(json).map((r) => r.triggers.step).sort()).toEqual([...order, "upload"].sort());
   });
 
-  test("each step depends on the one before and carries its id in triggers", () => {
-    const order = ["modules", "sysctls", "ipvs", "aliases", "boot", "verify"];
+  test("each step depends on the one before and on the upload, and carries the one before's id (not the upload's) in triggers", () => {
+    const upload = `null_resource.${uploadResource(json)[0]}`;
+    expect(byStep(json, "modules").depends_on).toEqual([upload]);
+    expect(byStep(json, "modules").triggers.upstream).toBeUndefined();
     for (let i = 1; i < order.length; i++) {
       const step = byStep(json, order[i]);
-      const previous = Object.entries(json.resource.null_resource).find(([, r]) => (r as Json).triggers.step === order[i - 1])![0];
-      expect(step.depends_on).toEqual([`null_resource.${previous}`]);
-      expect(step.triggers.upstream).toBe(`\${null_resource.${previous}.id}`);
+      expect(step.depends_on).toEqual([`null_resource.${nameOf(order[i - 1])}`, upload]);
+      expect(step.triggers.upstream).toBe(`\${null_resource.${nameOf(order[i - 1])}.id}`);
     }
-    expect(byStep(json, "modules").triggers.upstream).toBeUndefined();
+    // Only verify, the last step, re-runs on every upload (a new verify.sh checks the host again).
+    for (const step of order.slice(0, -1)) expect(byStep(json, step).triggers.upload).toBeUndefined();
+    expect(byStep(json, "verify").triggers.upload).toBe(`\${${upload}.id}`);
   });
 
-  test("triggers carry the step's content hash", () => {
-    expect(byStep(json, "ipvs").triggers.step_hash).toMatch(/^[0-9a-f]{64}$/);
+  test("triggers carry what each step makes true, one entry per object, in the operator's words", () => {
+    expect(byStep(json, "ipvs").triggers["-t 172.16.1.8:1000"]).toBe(
+      ["-A -t 172.16.1.8:1000 -s rr", "-a -t 172.16.1.8:1000 -r 172.16.1.8:1001 -m -w 1", "-a -t 172.16.1.8:1000 -r 172.16.1.8:1002 -m -w 1"].join("\n"),
+    );
+    const aliases = byStep(json, "aliases").triggers;
+    expect(aliases["-t 172.16.1.8:1000"]).toBe(
+      [
+        "iptables -t nat -A CDKTF-IPVS-PRE -d 172.16.1.8/32 -p tcp -m tcp --dport 1010 -m comment --comment cdktf-ipvs:app -j REDIRECT --to-ports 1000",
+        "iptables -t nat -A CDKTF-IPVS-PRE -d 172.16.1.8/32 -p tcp -m tcp --dport 1020 -m comment --comment cdktf-ipvs:app -j DNAT --to-destination 172.16.1.8:1000",
+      ].join("\n"),
+    );
+    expect(aliases.chains).toBe("iptables -t nat -A PREROUTING -m comment --comment cdktf-ipvs -j CDKTF-IPVS-PRE");
+    expect(aliases.requires).toBe("net.ipv4.vs.conntrack = 1");
+    expect(byStep(json, "sysctls").triggers["/etc/sysctl.d/90-cdktf-ipvs.conf"]).toContain("\nnet.ipv4.vs.conntrack = 1");
+    expect(byStep(json, "modules").triggers["/etc/modules-load.d/cdktf-ipvs.conf"]).toContain("\nip_vs\nip_vs_rr\nnf_conntrack");
+    expect(byStep(json, "boot").triggers["/etc/systemd/system/cdktf-ipvs.service"]).toContain("ExecStart=/bin/sh /var/lib/cdktf-ipvs/apply.sh --boot");
+    for (const r of stepResources(json)) expect(r.triggers.step_hash).toBeUndefined();
+    for (const r of stepResources(json)) expect(r.triggers.format).toBe("1");
   });
 
   test("connects through self references, so destroy-time provisioners can connect too", () => {
-    expect(byStep(json, "ipvs").connection).toEqual({
-      type: "ssh",
-      host: "${self.triggers.host}",
-      port: "${self.triggers.port}",
-      user: "${self.triggers.user}",
-      private_key: "${file(self.triggers.private_key_path)}",
-      agent: "false",
-      timeout: "5m",
+    for (const step of [...order, "upload"]) {
+      const r = step === "upload" ? uploadResource(json)[1] : byStep(json, step);
+      expect(r.connection).toEqual({
+        type: "ssh",
+        host: "${self.triggers.host}",
+        port: "${self.triggers.port}",
+        user: "${self.triggers.user}",
+        private_key: "${file(self.triggers.private_key_path)}",
+        agent: "false",
+        timeout: "5m",
+      });
+    }
+  });
+
+  test("the upload step uploads the three scripts once, as one bundle, and checks their hashes", () => {
+    const lb = seedHostOf((s) => seedHost(s));
+    const [, upload] = uploadResource(json);
+    const provisioners = upload.provisioner as Json[];
+    expect(provisioners.map((p) => Object.keys(p)[0])).toEqual(["remote-exec", "file", "remote-exec"]);
+    expect(provisioners[0]["remote-exec"].inline).toEqual(["mkdir -p '/var/lib/cdktf-ipvs' && chmod 700 '/var/lib/cdktf-ipvs'"]);
+    expect(provisioners[1].file.destination).toBe("/var/lib/cdktf-ipvs/scripts.tar.gz.b64");
+    expect(readBundle(provisioners[1].file.content)).toEqual({ ...lb.rendered.scripts });
+    const hashes = Object.fromEntries(Object.entries(lb.rendered.scripts).map(([n, c]) => [n, sha256(c)]));
+    expect(provisioners[2]["remote-exec"].inline).toEqual([uploadCommands(hashes as never).run]);
+    expect(upload.triggers).toMatchObject({
+      step: "upload",
+      "/var/lib/cdktf-ipvs/apply.sh": `sha256 ${hashes["apply.sh"]}`,
+      "/var/lib/cdktf-ipvs/verify.sh": `sha256 ${hashes["verify.sh"]}`,
+      "/var/lib/cdktf-ipvs/destroy.sh": `sha256 ${hashes["destroy.sh"]}`,
     });
+    // No destroy provisioner: a superseded upload must not remove what its successor uploaded.
+    expect(provisioners.some((p) => p["remote-exec"]?.when === "destroy")).toBe(false);
+    // The only copy of the scripts in the whole configuration.
+    const fileProvisioners = stepResources(json).flatMap((r) => (r.provisioner as Json[]).filter((p) => p.file));
+    expect(fileProvisioners).toHaveLength(1);
   });
 
-  test("uploads apply.sh and destroy.sh, runs its step, and undoes it on destroy", () => {
+  test("each step runs the uploaded apply.sh after checking its hash, and undoes itself on destroy", () => {
+    const lb = seedHostOf((s) => seedHost(s));
     const provisioners = byStep(json, "aliases").provisioner as Json[];
-    expect(provisioners.map((p) => Object.keys(p)[0])).toEqual(["remote-exec", "file", "file", "remote-exec", "remote-exec"]);
-    expect(provisioners[1].file.destination).toBe("/var/lib/cdktf-ipvs/apply.sh");
-    expect(provisioners[2].file.destination).toBe("/var/lib/cdktf-ipvs/destroy.sh");
-    expect(provisioners[3]["remote-exec"].inline).toEqual(["sh /var/lib/cdktf-ipvs/apply.sh --generation ${self.id} aliases"]);
-    expect(provisioners[4]["remote-exec"].when).toBe("destroy");
-    expect(provisioners[4]["remote-exec"].inline[0]).toContain("destroy.sh --generation ${self.id} aliases");
+    expect(provisioners.map((p) => Object.keys(p)[0])).toEqual(["remote-exec", "remote-exec"]);
+    const run: string = provisioners[0]["remote-exec"].inline[0];
+    expect(run).toBe(stepCommands("aliases", "${self.id}", sha256(lb.rendered.scripts["apply.sh"])).run);
+    expect(run.startsWith(`printf '%s\\n' '${sha256(lb.rendered.scripts["apply.sh"])}  /var/lib/cdktf-ipvs/apply.sh' | sha256sum -c --quiet - || { echo 'cdktf-ipvs: /var/lib/cdktf-ipvs/apply.sh on the host is not the one this plan uploaded`)).toBe(true);
+    expect(run.endsWith("; sh '/var/lib/cdktf-ipvs/apply.sh' --generation '${self.id}' aliases")).toBe(true);
+    expect(provisioners[1]["remote-exec"].when).toBe("destroy");
+    expect(provisioners[1]["remote-exec"].inline[0]).toContain("destroy.sh' --generation '${self.id}' aliases");
   });
 
-  test("the verify step uploads and runs verify.sh", () => {
+  test("the verify step runs the uploaded verify.sh after checking its hash", () => {
+    const lb = seedHostOf((s) => seedHost(s));
     const provisioners = byStep(json, "verify").provisioner as Json[];
-    expect(provisioners[1].file.destination).toBe("/var/lib/cdktf-ipvs/verify.sh");
-    expect(provisioners[2]["remote-exec"].inline).toEqual(["sh /var/lib/cdktf-ipvs/verify.sh"]);
+    expect(provisioners).toHaveLength(1);
+    expect(provisioners[0]["remote-exec"].inline).toEqual([stepCommands("verify", "", sha256(lb.rendered.scripts["verify.sh"])).run]);
   });
 
   test("replaces create-before-destroy, so updates converge without tearing down first", () => {
     for (const r of stepResources(json)) expect(r.lifecycle).toEqual({ create_before_destroy: true });
-  });
-
-  test("escapes script text for Terraform's template syntax", () => {
-    const content: string = (byStep(json, "ipvs").provisioner as Json[])[1].file.content;
-    expect(content).toContain('[ "$${#1}" -le 64 ]');
-    expect(content).not.toMatch(/(^|[^$])\$\{/);
   });
 
   test("matches the null_resource schema", () => {
@@ -108,23 +167,78 @@ describe("IpvsHost with the default engine (null_resource)", () => {
   });
 });
 
-describe("IpvsHost step hashes", () => {
-  const hashes = (weight: number) => {
+describe("IpvsHost outputs for the review", () => {
+  const json = synthJson((s) => seedHost(s));
+
+  test("the plan summary (one line per entry, IPv6 bracketed) and the manifest hash, per host", () => {
+    const lb = seedHostOf((s) => seedHost(s));
+    expect(Object.keys(json.output).sort()).toEqual(["lb1_ipvs_manifest_sha256", "lb1_ipvs_summary"]);
+    expect(lb.rendered.manifestHash).toBe(sha256(manifestText(lb.rendered.manifest)));
+    expect(json.output.lb1_ipvs_manifest_sha256.value).toMatch(/^[0-9a-f]{64}$/);
+    const summary: string[] = json.output.lb1_ipvs_summary.value;
+    expect(summary[0]).toBe("host lb1 (test/lb1)");
+    expect(summary).toContain("       - service tcp 172.16.1.8:1000 (app) rr → 172.16.1.8:1001 masquerade w1, 172.16.1.8:1002 masquerade w1");
+    // Without step hashes: a change shows only the lines that really changed.
+    expect(summary.join("\n")).not.toMatch(/\[[0-9a-f]{12}\]/);
+  });
+
+  test("IPv6 real servers and aliases are bracketed in the summary", () => {
+    const j = synthJson((s) => {
+      const lb = new IpvsHost(s, "lb6", { connection: { host: "10.0.0.6", agent: true } });
+      const svc = lb.addVirtualService("web", { address: "2001:db8::10", port: 443, scheduler: "rr" });
+      svc.addRealServer({ address: "2001:db8:1::21", port: 443, forwarding: "masquerade" });
+      svc.addAlias({ port: 8443, method: "dnat" });
+    });
+    const summary: string = j.output.lb6_ipvs_summary.value.join("\n");
+    expect(summary).toContain("service tcp [2001:db8::10]:443 (web) rr → [2001:db8:1::21]:443 masquerade w1");
+    expect(summary).toContain("alias tcp [2001:db8::10]:8443 → [2001:db8::10]:443 (web, dnat, remote clients)");
+    expect(summary).not.toMatch(/[^[]2001:db8:1::21:443/);
+  });
+
+  test("two hosts in one stack with the same id keep apart outputs", () => {
+    const j = synthJson((s) => {
+      const a = new Construct(s, "a");
+      const b = new Construct(s, "b");
+      new IpvsHost(a, "lb", { connection: { host: "10.0.0.1", agent: true } });
+      new IpvsHost(b, "lb", { connection: { host: "10.0.0.2", agent: true } });
+    });
+    expect(Object.keys(j.output)).toHaveLength(4);
+    expect(Object.keys(j.output)).toContain("lb_ipvs_summary");
+  });
+
+  test("construct paths with template syntax reach the summary and the triggers as text", () => {
+    const j = synthJson((s) => {
+      const group = new Construct(s, "g${var.x}%{if}");
+      const lb = new IpvsHost(group, "lb", { hostName: "lb1", engine: "terraform_data", connection: { host: "10.0.0.1", agent: true } });
+      lb.addVirtualService("app", { address: "172.16.1.8", port: 1000 }).addRealServer({ address: "10.0.0.9", port: 1001, forwarding: "masquerade" });
+    });
+    const text = JSON.stringify({ output: j.output, resource: j.resource }, (k, v) => (k === "//" ? undefined : v));
+    expect(text).toContain("g$${var.x}%%{if}");
+    expect(text).not.toMatch(/(^|[^$])\$\{var\.x/);
+    expect(text).not.toMatch(/(^|[^%])%\{if/);
+  });
+});
+
+describe("IpvsHost step triggers", () => {
+  const triggers = (weight: number) => {
     const json = synthJson((s) => {
       const lb = new IpvsHost(s, "lb1", { connection: { host: "127.0.0.1", agent: true } });
       const app = lb.addVirtualService("app", { address: "172.16.1.8", port: 1000, scheduler: "rr" });
       app.addRealServer({ address: "172.16.1.8", port: 1001, forwarding: "masquerade", weight });
       app.addAlias({ port: 1010 });
     });
-    return Object.fromEntries(stepResources(json).map((r) => [r.triggers.step, r.triggers.step_hash]));
+    return Object.fromEntries(stepResources(json).map((r) => [r.triggers.step, r.triggers]));
   };
 
-  test("changing a weight re-runs the ipvs step (and what follows), not the steps before it", () => {
-    const a = hashes(1);
-    const b = hashes(2);
-    expect(a.modules).toBe(b.modules);
-    expect(a.sysctls).toBe(b.sysctls);
-    expect(a.ipvs).not.toBe(b.ipvs);
+  test("changing a weight changes the ipvs step's entry for that service (and the upload), not the steps before it", () => {
+    const a = triggers(1);
+    const b = triggers(2);
+    expect(a.modules).toEqual(b.modules);
+    expect(a.sysctls).toEqual(b.sysctls);
+    expect(a.ipvs["-t 172.16.1.8:1000"]).toContain("-r 172.16.1.8:1001 -m -w 1");
+    expect(b.ipvs["-t 172.16.1.8:1000"]).toContain("-r 172.16.1.8:1001 -m -w 2");
+    expect(a.aliases).toEqual(b.aliases); // re-run through its upstream id, which Terraform knows after apply
+    expect(a.upload["/var/lib/cdktf-ipvs/apply.sh"]).not.toBe(b.upload["/var/lib/cdktf-ipvs/apply.sh"]);
   });
 });
 
@@ -132,6 +246,7 @@ describe("IpvsHost with the terraform_data engine", () => {
   const json = synthJson((s) => seedHost(s, { engine: "terraform_data" }));
 
   test("uses triggers_replace for what re-runs a step and input for the key path", () => {
+    expect(uploadResource(json, "terraform_data")[1].input).toEqual({ private_key_path: "/keys/id" });
     const r = byStep(json, "ipvs", "terraform_data");
     expect(r.triggers_replace).toMatchObject({ step: "ipvs", host: "127.0.0.1", port: "2222", user: "root" });
     expect(r.triggers_replace.private_key_path).toBeUndefined();
@@ -223,7 +338,7 @@ describe("IpvsHost validation at synth time, naming the construct path", () => {
   test("bad connection props are refused", () => {
     const app = Testing.app();
     const stack = new TerraformStack(app, "stack");
-    expect(() => new IpvsHost(stack, "lb1", { connection: { host: "10.0.0.1; reboot", port: 0 } })).toThrow(/connection.host .* is not a host name[\s\S]*connection.port 0 is out of range/);
+    expect(() => new IpvsHost(stack, "lb1", { connection: { host: "10.0.0.1; reboot", port: 0 } })).toThrow(/connection.host .* is not an IP address or DNS name[\s\S]*connection.port 0 is out of range/);
   });
 
   test("an unknown engine is refused", () => {

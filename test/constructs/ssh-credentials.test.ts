@@ -110,8 +110,9 @@ describe("connection props that could carry a key", () => {
 
   test("privateKeyPath with control characters, over 4096 characters or empty is refused", () => {
     expect(issuesOf(hostWith({ privateKeyPath: "/keys/\u0007id" }))[0].message).toBe(
-      "connection.privateKeyPath <redacted> contains control characters; allowed: a path of printable characters",
+      "connection.privateKeyPath <redacted> contains control characters or unpaired surrogates; allowed: a path of printable characters",
     );
+    expect(issuesOf(hostWith({ privateKeyPath: "/keys/\ud800id" }))[0].message).toMatch(/unpaired surrogates/);
     expect(issuesOf(hostWith({ privateKeyPath: `/${"k".repeat(4096)}` }))[0].message).toBe(
       "connection.privateKeyPath <redacted> is 4097 characters long; allowed: a path of at most 4096 characters",
     );
