@@ -4,6 +4,7 @@
  * of `iptables-save` (`-A PREROUTING -d 172.16.1.8/32 -p tcp -m tcp --dport 1010 -j REDIRECT
  * --to-ports 1000`) and a command in a provisioner are both such argument lists.
  */
+import { ArgList, own } from "./args";
 
 export type IptablesOperation = "append" | "insert" | "delete" | "check" | "replace" | "new-chain" | "flush" | "delete-chain" | "policy" | "list" | "other";
 
@@ -56,10 +57,6 @@ const OPERATIONS: Readonly<Record<string, IptablesOperation>> = {
 /** Options whose value we do not interpret but must skip over. */
 const OTHER_WITH_VALUE = new Set(["-s", "--source", "--sport", "--source-port", "-m", "--match", "--to-source", "--mark", "--set-mark", "--ctstate", "--state", "--dports", "--sports", "-w", "--wait", "--uid-owner", "--to"]);
 
-function own<T>(table: Readonly<Record<string, T>>, key: string): T | undefined {
-  return Object.prototype.hasOwnProperty.call(table, key) ? table[key] : undefined;
-}
-
 /** `172.16.1.8:1000`, `[fd00::8]:1000`, `172.16.1.8` (DNAT --to-destination forms). */
 function splitDestination(text: string): { address: string; port?: string } {
   const v6 = /^\[([^\]]+)\](?::(.+))?$/.exec(text);
@@ -90,20 +87,12 @@ export function parseIptablesArgs(args: readonly string[], table = "filter"): Ip
     comment?: string;
   } = { table };
   const other: string[] = [];
-  const problems: string[] = [];
+  const list = new ArgList(args);
+  const problems = list.problems;
   let negate = false;
 
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    const value = (): string | undefined => {
-      const v = args[i + 1];
-      if (v === undefined) {
-        problems.push(`${arg} needs a value`);
-        return undefined;
-      }
-      i++;
-      return v;
-    };
+  for (let arg = list.next(); arg !== undefined; arg = list.next()) {
+    const value = () => list.value(arg!);
     if (arg === "!") {
       negate = true;
       continue;
@@ -115,15 +104,12 @@ export function parseIptablesArgs(args: readonly string[], table = "filter"): Ip
       if (out.operation) problems.push(`two operations: ${arg} after another`);
       out.operation ??= op;
       // The chain is optional for -F, -X, -L, -S.
-      const next = args[i + 1];
-      if (next !== undefined && !next.startsWith("-")) {
-        out.chain = next;
-        i++;
-        // -I CHAIN N / -D CHAIN N / -R CHAIN N: a rule number.
-        if ((op === "insert" || op === "replace" || op === "delete" || op === "policy") && args[i + 1] !== undefined && !args[i + 1].startsWith("-")) {
-          other.push(args[i + 1]);
-          i++;
-        }
+      const notOption = (a: string | undefined): a is string => a !== undefined && !a.startsWith("-");
+      if (notOption(list.peek())) {
+        out.chain = list.next();
+        // -I CHAIN N / -D CHAIN N / -R CHAIN N / -P CHAIN POLICY: a rule number or policy.
+        const numbered = op === "insert" || op === "replace" || op === "delete" || op === "policy";
+        if (numbered && notOption(list.peek())) other.push(list.next()!);
       } else if (op !== "flush" && op !== "delete-chain" && op !== "list") problems.push(`${arg} needs a chain`);
       continue;
     }

@@ -4,6 +4,7 @@
  * ourselves are all such argument lists, so import, policy and the render tests read them alike.
  * Formats as measured in lab/FINDINGS.md (ipvsadm 1.31).
  */
+import { ArgList, own } from "./args";
 
 export type IpvsProtocol = "tcp" | "udp" | "sctp";
 
@@ -95,10 +96,6 @@ const FORWARDING: Readonly<Record<string, IpvsForwarding>> = {
 /** Options that take a value and that we keep in `other` with it. */
 const OTHER_WITH_VALUE = new Set(["--tun-type", "--tun-port", "--pe", "--mcast-interface", "--syncid", "--mcast-group", "--mcast-port", "--mcast-ttl", "--mcast-size"]);
 
-function own<T>(table: Readonly<Record<string, T>>, key: string): T | undefined {
-  return Object.prototype.hasOwnProperty.call(table, key) ? table[key] : undefined;
-}
-
 /**
  * `host:port`, `[v6]:port`, or a host alone. Returns undefined for text that is neither.
  * Port may be a number or a service name (`ipvsadm -S` without -n prints `domain`).
@@ -130,19 +127,11 @@ export function parseIpvsadmArgs(args: readonly string[]): IpvsadmCommand {
     lowerThreshold?: string;
   } = {};
   const other: string[] = [];
-  const problems: string[] = [];
+  const list = new ArgList(args);
+  const problems = list.problems;
 
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    const value = (): string | undefined => {
-      const v = args[i + 1];
-      if (v === undefined) {
-        problems.push(`${arg} needs a value`);
-        return undefined;
-      }
-      i++;
-      return v;
-    };
+  for (let arg = list.next(); arg !== undefined; arg = list.next()) {
+    const value = () => list.value(arg!);
     // Short options may be glued: -Sn, -Ln. Split single-dash clusters of known letters.
     if (/^-[A-Za-z]{2,}$/.test(arg) && own(ACTIONS, arg.slice(0, 2))) {
       action ??= own(ACTIONS, arg.slice(0, 2));
@@ -178,11 +167,8 @@ export function parseIpvsadmArgs(args: readonly string[]): IpvsadmCommand {
       case "-p":
       case "--persistent": {
         // The timeout is optional: `-p` alone, or `-p 360`.
-        const next = args[i + 1];
-        if (next !== undefined && /^\d+$/.test(next)) {
-          out.persistence = next;
-          i++;
-        } else out.persistence = "300";
+        const next = list.peek();
+        out.persistence = next !== undefined && /^\d+$/.test(next) ? list.next() : "300";
         break;
       }
       case "-M":
