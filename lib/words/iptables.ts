@@ -55,7 +55,10 @@ const OPERATIONS: Readonly<Record<string, IptablesOperation>> = {
 };
 
 /** Options whose value we do not interpret but must skip over. */
-const OTHER_WITH_VALUE = new Set(["-s", "--source", "--sport", "--source-port", "-m", "--match", "--to-source", "--mark", "--set-mark", "--ctstate", "--state", "--dports", "--sports", "-w", "--wait", "--uid-owner", "--to"]);
+const OTHER_WITH_VALUE = new Set(["-s", "--source", "--sport", "--source-port", "-m", "--match", "--to-source", "--mark", "--set-mark", "--ctstate", "--state", "--dports", "--sports", "--uid-owner", "--to"]);
+
+/** Options whose value is optional: consumed only when the next argument looks like one (`-w` or `-w 5`). */
+const OTHER_WITH_OPTIONAL_NUMBER = new Set(["-w", "--wait", "-W", "--wait-interval"]);
 
 /** `172.16.1.8:1000`, `[fd00::8]:1000`, `172.16.1.8` (DNAT --to-destination forms). */
 function splitDestination(text: string): { address: string; port?: string } {
@@ -162,7 +165,10 @@ export function parseIptablesArgs(args: readonly string[], table = "filter"): Ip
         out.comment = value();
         break;
       default:
-        if (OTHER_WITH_VALUE.has(arg)) {
+        if (OTHER_WITH_OPTIONAL_NUMBER.has(arg)) {
+          const next = list.peek();
+          other.push(arg, ...(next !== undefined && /^\d+$/.test(next) ? [list.next()!] : []));
+        } else if (OTHER_WITH_VALUE.has(arg)) {
           const v = value();
           other.push(...(negated ? ["!"] : []), arg, ...(v === undefined ? [] : [v]));
         } else if (arg.startsWith("-")) other.push(arg);

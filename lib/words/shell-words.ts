@@ -26,6 +26,11 @@ export interface ShellRedirect {
   readonly target: ShellWord;
   /** Body of a here-document (`<<EOF`), with `<<-` leading tabs removed. */
   readonly heredoc?: string;
+  /**
+   * For a here-document: true when its delimiter was quoted (`<<'EOF'`, `<<"EOF"`, `<<\EOF`), so
+   * sh takes the body literally; false when sh expands $VAR and $(...) in it.
+   */
+  readonly heredocLiteral?: boolean;
 }
 
 export type CommandSeparator = ";" | "&&" | "||" | "|" | "&" | "\n";
@@ -70,7 +75,7 @@ class Reader {
 
   read(): ShellParse {
     let words: ShellWord[] = [];
-    let redirects: { fd?: number; op: RedirectOp; target: ShellWord; heredoc?: string }[] = [];
+    let redirects: { fd?: number; op: RedirectOp; target: ShellWord; heredoc?: string; heredocLiteral?: boolean }[] = [];
     let joinedBy: CommandSeparator | undefined;
     let startLine = this.line;
     const finish = (sep: CommandSeparator | undefined) => {
@@ -108,13 +113,15 @@ class Reader {
       const redirect = this.readRedirectOperator();
       if (redirect) {
         this.skipBlanks();
+        const targetStart = this.pos;
         const target = this.readWord();
         if (!target) {
           this.problems.push(`line ${this.line}: redirection ${redirect.op} has no target`);
           continue;
         }
-        const entry: { fd?: number; op: RedirectOp; target: ShellWord; heredoc?: string } = { ...redirect, target };
+        const entry: { fd?: number; op: RedirectOp; target: ShellWord; heredoc?: string; heredocLiteral?: boolean } = { ...redirect, target };
         if (redirect.op === "<<" || redirect.op === "<<-") {
+          entry.heredocLiteral = /['"\\]/.test(this.src.slice(targetStart, this.pos));
           this.pendingHeredocs.push({ delimiter: target.text, stripTabs: redirect.op === "<<-", set: (body) => (entry.heredoc = body) });
         }
         redirects.push(entry);

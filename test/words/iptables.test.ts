@@ -51,6 +51,11 @@ describe("parseIptablesArgs reads the seed's alias rules", () => {
     expect(parseIptablesArgs(words("-t nat -A PREROUTING ! -d 10.0.0.1 -j RETURN")).destination).toEqual({ address: "10.0.0.1", negated: true });
   });
 
+  test("-w waits for the xtables lock; its seconds are optional and it never takes the next option", () => {
+    expect(parseIptablesArgs(words("-w -t nat -A PREROUTING -j RETURN"))).toMatchObject({ table: "nat", chain: "PREROUTING", other: ["-w"], problems: [] });
+    expect(parseIptablesArgs(words("--wait 5 -t nat -F"))).toMatchObject({ table: "nat", operation: "flush", other: ["--wait", "5"], problems: [] });
+  });
+
   test("chain operations without a chain, and broken input as problems", () => {
     expect(parseIptablesArgs(["-t", "nat", "-F"])).toMatchObject({ operation: "flush", problems: [] });
     expect(parseIptablesArgs(["-A"]).problems).toEqual(["-A needs a chain"]);

@@ -86,7 +86,7 @@ describe("parseShell reads redirections and here-documents", () => {
     expect(parsed.commands).toHaveLength(2);
     const [cat, sysctl] = parsed.commands;
     expect(cat.redirects).toEqual([
-      { op: "<<", target: { text: "EOF", dynamic: false }, heredoc: "net.ipv4.vs.conntrack = 1\nnet.ipv4.ip_forward=1\n" },
+      { op: "<<", target: { text: "EOF", dynamic: false }, heredoc: "net.ipv4.vs.conntrack = 1\nnet.ipv4.ip_forward=1\n", heredocLiteral: true },
       { op: ">", target: { text: "/etc/sysctl.d/90-lb.conf", dynamic: false } },
     ]);
     expect(sysctl.words.map((w) => w.text)).toEqual(["sysctl", "-p", "/etc/sysctl.d/90-lb.conf"]);
@@ -96,6 +96,11 @@ describe("parseShell reads redirections and here-documents", () => {
   test("<<- strips leading tabs, including before the delimiter", () => {
     const [cat] = parseShell("cat <<-END >/etc/modules-load.d/ipvs.conf\n\tip_vs\n\tEND\n").commands;
     expect(cat.redirects[0].heredoc).toBe("ip_vs\n");
+  });
+
+  test("a quoted delimiter makes the body literal; an unquoted one lets sh expand it", () => {
+    const literal = (script: string) => parseShell(script).commands[0].redirects[0].heredocLiteral;
+    expect([literal("cat <<'EOF'\n$X\nEOF\n"), literal('cat <<"EOF"\n$X\nEOF\n'), literal("cat <<\\EOF\n$X\nEOF\n"), literal("cat <<EOF\n$X\nEOF\n")]).toEqual([true, true, true, false]);
   });
 
   test("a here-document body is not read as commands", () => {
