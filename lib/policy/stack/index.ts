@@ -9,6 +9,7 @@ import { stackConntrackBeforeAlias } from "./conntrack-before-alias";
 import { stackConntrackSurvivesReboot } from "./conntrack-survives-reboot";
 import { hostFacts } from "./facts";
 import { stackIpvsadmClear } from "./ipvsadm-clear";
+import { ReportFinding } from "../report";
 import { StackFinding, StackRule } from "./rule";
 
 export * from "./facts";
@@ -39,4 +40,9 @@ export function checkStack(stack: StackModel, rules: readonly StackRule[] = STAC
   }
   const order = { error: 0, warning: 1, info: 2 };
   return findings.sort((a, b) => order[a.level] - order[b.level]);
+}
+
+/** A stack finding in the reporters' shape (SARIF, JUnit): where = host and resource. */
+export function stackReportFinding(f: StackFinding, file: string, line?: number): ReportFinding {
+  return { ruleId: f.ruleId, level: f.level, where: `${f.host} ${f.resource}`, command: f.command, detail: f.detail, file, ...(line ? { line } : {}) };
 }
