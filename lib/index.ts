@@ -4,3 +4,4 @@ export * from "./render";
 export * from "./policy";
 export * from "./drift";
 export * from "./constructs";
+export * from "./testing";

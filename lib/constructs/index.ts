@@ -1,3 +1,4 @@
 export * from "./engine";
 export * from "./ipvs-host";
 export * from "./terraform-text";
+export * from "./policy-checks";
