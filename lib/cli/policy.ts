@@ -1,0 +1,117 @@
+/**
+ * `cdktf-ipvs policy TARGET`: the pairing rules over any stack (a cdk.tf.json, a stack directory,
+ * cdktf.out, or a `terraform show -json` plan), hand-written or ours, with reports for CI.
+ *
+ * Exit 0: nothing at or above --fail-on (default error); 1: findings at or above it; 2: TARGET is
+ * not a stack or plan (or cannot be read).
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { RuleLevel } from "../policy/rule";
+import { ReportFinding, toJunit, toSarif } from "../policy/report";
+import { STACK_RULES, StackFinding, checkStack, stackReportFinding } from "../policy/stack";
+import { StackModel, buildStackModel, loadStacks } from "../stack";
+
+export interface PolicyOptions {
+  readonly json?: boolean;
+  readonly sarif?: string;
+  readonly junit?: string;
+  readonly failOn?: RuleLevel;
+}
+
+export interface PolicyIo {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export class PolicyInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PolicyInputError";
+  }
+}
+
+const LEVELS: readonly RuleLevel[] = ["error", "warning", "info"];
+const RANK: Record<RuleLevel, number> = { error: 0, warning: 1, info: 2 };
+
+/** The stacks at TARGET, as models; a target that holds none is a PolicyInputError. */
+export function loadPolicyTarget(target: string): StackModel[] {
+  if (!fs.existsSync(target)) throw new PolicyInputError(`${target} does not exist; give a cdk.tf.json, a stack directory, cdktf.out or a terraform show -json plan`);
+  const stacks = loadStacks(target);
+  const expected = "give a cdk.tf.json, a stack directory, cdktf.out or a terraform show -json plan";
+  if (stacks.length === 0) throw new PolicyInputError(`${target} holds no Terraform JSON stack or plan; ${expected}`);
+  for (const stack of stacks) {
+    // loadStacks never throws: a target it could not read comes back without files, with the reason.
+    if (stack.files.length === 0) throw new PolicyInputError(`${stack.problems.join("; ")}; ${expected}`);
+    if (stack.format === "configuration" && !stack.files.some(isTerraformJson)) {
+      throw new PolicyInputError(`${stack.files.join(", ")} is not Terraform JSON (none of ${TERRAFORM_KEYS.join(", ")} at the top); ${expected}`);
+    }
+  }
+  return stacks.map(buildStackModel);
+}
+
+const TERRAFORM_KEYS = ["resource", "data", "module", "provider", "terraform", "variable", "output", "locals"];
+
+/** A Terraform JSON configuration file has at least one of Terraform's top-level blocks. */
+function isTerraformJson(file: string): boolean {
+  try {
+    const json = JSON.parse(fs.readFileSync(file, "utf8")) as unknown;
+    return typeof json === "object" && json !== null && !Array.isArray(json) && TERRAFORM_KEYS.some((k) => Object.prototype.hasOwnProperty.call(json, k));
+  } catch {
+    return false;
+  }
+}
+
+/** The 1-based line of `"NAME": {` for a resource address in the stack's first file, when found. */
+function lineOf(model: StackModel, address: string): { file: string; line?: number } {
+  const file = model.stack.files[0] ?? model.stack.name;
+  const name = address.split(".").pop() ?? address;
+  try {
+    const lines = fs.readFileSync(file, "utf8").split("\n");
+    const i = lines.findIndex((l) => l.includes(`"${name}"`));
+    return { file: path.relative(process.cwd(), file) || file, ...(i >= 0 ? { line: i + 1 } : {}) };
+  } catch {
+    return { file };
+  }
+}
+
+export function runPolicy(target: string, options: PolicyOptions, io: PolicyIo): number {
+  const failOn = options.failOn ?? "error";
+  if (!LEVELS.includes(failOn)) throw new PolicyInputError(`--fail-on ${JSON.stringify(failOn)} is not a level; allowed: ${LEVELS.join(", ")}`);
+  const models = loadPolicyTarget(target);
+  const all: { finding: StackFinding; report: ReportFinding }[] = [];
+  for (const model of models) {
+    for (const finding of checkStack(model)) {
+      const at = lineOf(model, finding.resource);
+      all.push({ finding, report: stackReportFinding(finding, at.file, at.line) });
+    }
+  }
+  const failing = all.filter(({ finding }) => RANK[finding.level] <= RANK[failOn]);
+  const counts = LEVELS.map((l) => `${all.filter((x) => x.finding.level === l).length} ${l}`).join(", ");
+
+  if (options.sarif) fs.writeFileSync(options.sarif, `${JSON.stringify(toSarif(all.map((x) => x.report), STACK_RULES, { name: "cdktf-ipvs", version: packageVersion() }), null, 2)}\n`);
+  if (options.junit) {
+    const cases = models.flatMap((m) => m.hosts.flatMap((h) => h.resources.flatMap((r) => STACK_RULES.map((rule) => ({ ruleId: rule.id, where: `${h.target.key} ${r}` })))));
+    fs.writeFileSync(options.junit, toJunit(all.map((x) => x.report), cases, "cdktf-ipvs policy", failOn));
+  }
+  if (options.json) {
+    io.out(JSON.stringify({ stacks: models.map((m) => m.stack.name), hosts: models.flatMap((m) => m.hosts.map((h) => h.target.key)), findings: all.map((x) => ({ ...x.finding, file: x.report.file, line: x.report.line })) }, null, 2));
+  } else {
+    for (const { finding: f } of all) {
+      (f.level === "error" ? io.err : io.out)(`[${f.level}] ${f.ruleId} ${f.host} ${f.resource}: ${f.detail}\n    ${f.command}\n    ${f.summary} Fix: ${f.fix}`);
+    }
+    io.out(`${models.length} stack(s), ${models.reduce((n, m) => n + m.hosts.length, 0)} host(s): ${counts}`);
+  }
+  return failing.length > 0 ? 1 : 0;
+}
+
+function packageVersion(): string {
+  for (const candidate of ["../../package.json", "../../../package.json"]) {
+    try {
+      return (JSON.parse(fs.readFileSync(path.join(__dirname, candidate), "utf8")) as { version: string }).version;
+    } catch {
+      // try the next layout (source vs dist)
+    }
+  }
+  return "0.0.0";
+}
