@@ -4,7 +4,8 @@
  * makes net.ipv4.vs.conntrack=1 part of the host's desired state, which is what makes the aliases
  * work (see README).
  *
- *   npm start                   synthesize into cdktf.out and print the ordered plan
+ *   npm start                   synthesize into cdktf.out and print the ordered plan (also in the
+ *                               stack's outputs seed's lb1_ipvs_summary and lb1_ipvs_manifest_sha256)
  *   IPVS_ENGINE=terraform_data  use the built-in terraform_data resource instead of null_resource
  *   IPVS_SSH_HOST / IPVS_SSH_PORT / IPVS_SSH_KEY_PATH   where cdktf deploy connects
  */
@@ -52,5 +53,8 @@ if (require.main === module) {
   const app = new App();
   const stack = new SeedStack(app, "seed");
   app.synth();
-  if (process.argv.includes("--print-plan")) console.log(formatPlan(stack.lb.plan));
+  if (process.argv.includes("--print-plan")) {
+    console.log(formatPlan(stack.lb.plan));
+    console.log(`  manifest sha256: ${stack.lb.rendered.manifestHash}`);
+  }
 }

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Measures the rendered host scripts at scale on the real kernel (lab guest) and prints the figures:
-# first apply, a no-op re-apply, verify, and an apply after one weight changes.
+# first apply, a no-op re-apply, verify, and an apply after one weight changes. First, without a
+# guest: the size of the synthesized cdk.tf.json for the seed and for this many services
+# (bench/config-size.js; fails when over its target).
 #
 #   bash bench/apply-at-scale.sh [SERVICES=1000] [REAL_SERVERS_PER_SERVICE=4] [--baseline]
 #
@@ -32,6 +34,8 @@ spec() { # $1 = weight of the first real server of the first service
 }
 
 npm run --silent build
+node bench/config-size.js "$SERVICES" "$PER"
+echo
 spec 1 >"$WORK/v1.json"
 spec 5 >"$WORK/v2.json"
 node bin/cdktf-ipvs.js render --spec "$WORK/v1.json" --out "$WORK/v1" >/dev/null

@@ -11,8 +11,11 @@ export const PROVISIONING_ENGINES = ["null_resource", "terraform_data"] as const
 export type ProvisioningEngine = (typeof PROVISIONING_ENGINES)[number];
 
 export interface StepResourceConfig {
-  /** Values whose change replaces the resource (re-running its provisioners). */
-  readonly triggers: Record<string, string>;
+  /**
+   * Values whose change replaces the resource (re-running its provisioners). Produced at synth
+   * time: which entries there are depends on what was declared after the resource was created.
+   */
+  readonly triggers: () => Record<string, string>;
   /** Values the provisioners read but whose change must not re-run them (terraform_data only). */
   readonly inputs: Record<string, string>;
   readonly provisioners: unknown[];
@@ -30,6 +33,36 @@ export function selfInput(engine: ProvisioningEngine, key: string): string {
   return TerraformSelf.getString(engine === "null_resource" ? `triggers.${key}` : `input.${key}`);
 }
 
+/** null_resource whose triggers are produced when the stack is synthesized. */
+class StepNullResource extends NullResource {
+  constructor(scope: Construct, id: string, config: ConstructorParameters<typeof NullResource>[2], private readonly produce: () => Record<string, string>) {
+    super(scope, id, config);
+  }
+  protected synthesizeAttributes(): { [name: string]: unknown } {
+    this.triggers = this.produce();
+    return super.synthesizeAttributes();
+  }
+  protected synthesizeHclAttributes(): { [name: string]: unknown } {
+    this.triggers = this.produce();
+    return super.synthesizeHclAttributes();
+  }
+}
+
+/** terraform_data whose triggers_replace is produced when the stack is synthesized. */
+class StepDataResource extends DataResource {
+  constructor(scope: Construct, id: string, config: ConstructorParameters<typeof DataResource>[2], private readonly produce: () => Record<string, string>) {
+    super(scope, id, config);
+  }
+  protected synthesizeAttributes(): { [name: string]: unknown } {
+    this.triggersReplace = this.produce();
+    return super.synthesizeAttributes();
+  }
+  protected synthesizeHclAttributes(): { [name: string]: unknown } {
+    this.triggersReplace = this.produce();
+    return super.synthesizeHclAttributes();
+  }
+}
+
 export function createStepResource(scope: Construct, id: string, engine: ProvisioningEngine, config: StepResourceConfig): TerraformResource {
   const common = {
     dependsOn: config.dependsOn,
@@ -40,7 +73,8 @@ export function createStepResource(scope: Construct, id: string, engine: Provisi
     provisioners: config.provisioners as never,
   };
   if (engine === "null_resource") {
-    return new NullResource(scope, id, { ...common, triggers: { ...config.triggers, ...config.inputs } });
+    // null_resource has only triggers: the inputs (fixed at construction) go there too.
+    return new StepNullResource(scope, id, common, () => ({ ...config.triggers(), ...config.inputs }));
   }
-  return new DataResource(scope, id, { ...common, triggersReplace: config.triggers, input: config.inputs });
+  return new StepDataResource(scope, id, { ...common, input: config.inputs }, config.triggers);
 }

@@ -3,7 +3,7 @@
  * lib/plan and lib/render, and wires the rendered scripts into a fixed chain of provisioning
  * resources (one per plan step, not one per rule).
  */
-import { Annotations, Fn, Lazy, TerraformResource, TerraformSelf, Token } from "cdktf";
+import { Annotations, Fn, Lazy, TerraformOutput, TerraformResource, TerraformSelf, TerraformStack, Token } from "cdktf";
 import { Construct, IValidation } from "constructs";
 import {
   AliasSpec,
@@ -26,9 +26,20 @@ import {
   printable,
   showValue,
 } from "../model";
-import { HostPlan, STEP_NAMES, StepName, planHost } from "../plan";
+import { HostPlan, STEP_FORMAT_VERSION, STEP_NAMES, StepName, planHost, planSummaryLines, sha256 } from "../plan";
 import { checkHost, formatFinding } from "../policy";
-import { HOST_LAYOUT, RenderedHost, renderHost, stepCommands } from "../render";
+import {
+  BUNDLE_PATH,
+  ProvisioningStep,
+  RenderedHost,
+  SCRIPT_NAMES,
+  StepReview,
+  UPLOAD_STEP,
+  renderHost,
+  stepCommands,
+  undoCommand,
+  uploadCommands,
+} from "../render";
 import { PROVISIONING_ENGINES, ProvisioningEngine, createStepResource, selfInput, selfTrigger } from "./engine";
 import { escapeTerraformLiterals, escapeTerraformTemplate } from "./terraform-text";
 
@@ -214,11 +225,27 @@ export class VirtualService extends Construct {
  * aliases → boot-time restore → verify; destroyed in reverse.
  */
 export class IpvsHost extends Construct {
-  /** The provisioning resources, one per step, each depending on the one before. */
+  /**
+   * The provisioning resources, one per step, each depending on the one before (and on upload).
+   * Each step's triggers carry what it makes true (see lib/render/review.ts) and the id of the
+   * step before, so a change re-runs that step and those after it, never the ones before.
+   */
   readonly steps: Readonly<Record<StepName, TerraformResource>>;
+  /**
+   * The resource that uploads the host's apply.sh, verify.sh and destroy.sh, once per host. Every
+   * step depends on it; each checks the uploaded script's sha256 before running it.
+   */
+  readonly upload: TerraformResource;
+  /**
+   * Output `<id>_ipvs_summary`: the plan summary as a list of lines (`terraform output -json`),
+   * so a pipeline can post it to the review; Terraform shows only the lines that change.
+   */
+  readonly summaryOutput: TerraformOutput;
+  /** Output `<id>_ipvs_manifest_sha256`: sha256 of the host's manifest (RenderedHost.manifestHash). */
+  readonly manifestHashOutput: TerraformOutput;
   readonly engine: ProvisioningEngine;
   private readonly services: VirtualService[] = [];
-  private cached?: { host: DesiredHost; plan: HostPlan; rendered: RenderedHost };
+  private cached?: { host: DesiredHost; plan: HostPlan; readonly rendered: RenderedHost };
 
   constructor(scope: Construct, id: string, private readonly props: IpvsHostProps) {
     super(scope, checkedHostId(scope, id));
@@ -260,23 +287,61 @@ export class IpvsHost extends Construct {
       connection.hostKey = Token.isUnresolved(conn.hostKey) ? selfInput(this.engine, "host_key") : escapeTerraformTemplate(conn.hostKey);
     }
 
+    const planned = () => this.planned();
+    const base = (step: ProvisioningStep): Record<string, string> => ({ ...triggersBase, step, format: String(STEP_FORMAT_VERSION) });
+    // One copy of each script per host: the upload step uploads them, the plan steps run them.
+    this.upload = createStepResource(this, UPLOAD_RESOURCE_ID, this.engine, {
+      triggers: () => ({ ...base(UPLOAD_STEP), ...reviewTriggers(planned().rendered.review.steps.upload) }),
+      inputs,
+      connection,
+      dependsOn: [],
+      provisioners: this.uploadProvisioners(),
+    });
+
     const steps: Partial<Record<StepName, TerraformResource>> = {};
     let upstream: TerraformResource | undefined;
     for (const step of STEP_NAMES) {
-      const stepHash = Lazy.stringValue({ produce: () => this.planned().plan.steps.find((s) => s.name === step)!.hash });
-      const triggers: Record<string, string> = { ...triggersBase, step, step_hash: stepHash };
-      if (upstream) triggers.upstream = upstream.getStringAttribute("id");
+      // What the step makes true, entry by entry: the plan shows exactly the entries and lines that
+      // change. The upstream step's id replaces this step whenever the one before is replaced.
+      // The upload step's id is not a trigger (every change would re-run every step); the steps
+      // only depend on it for order, and check the uploaded script's hash before running it. Only
+      // verify, the last step, re-runs on any upload: a new verify.sh checks the host again.
+      const upstreamId = upstream?.getStringAttribute("id");
+      const uploadId = step === "verify" ? this.upload.getStringAttribute("id") : undefined;
       const resource = createStepResource(this, step, this.engine, {
-        triggers,
+        triggers: () => ({
+          ...base(step),
+          ...(upstreamId !== undefined ? { upstream: upstreamId } : {}),
+          ...(uploadId !== undefined ? { upload: uploadId } : {}),
+          ...reviewTriggers(planned().rendered.review.steps[step]),
+        }),
         inputs,
         connection,
-        dependsOn: upstream ? [upstream] : [],
+        dependsOn: upstream ? [upstream, this.upload] : [this.upload],
         provisioners: this.provisionersFor(step),
       });
       steps[step] = resource;
       upstream = resource;
     }
     this.steps = steps as Record<StepName, TerraformResource>;
+
+    // For the review: a pipeline posts these next to the plan (terraform output -json).
+    const outputId = (name: string) => `${this.node.id.replace(/[^A-Za-z0-9_]/g, "_")}_ipvs_${name}`;
+    this.summaryOutput = new TerraformOutput(this, "summary", {
+      description: escapeTerraformTemplate(`cdktf-ipvs: what the plan of host ${this.hostName} holds, one line per entry`),
+      value: Lazy.listValue({ produce: () => planSummaryLines(planned().plan, { hashes: false }).map(escapeTerraformTemplate) }),
+    });
+    this.manifestHashOutput = new TerraformOutput(this, "manifest_sha256", {
+      description: escapeTerraformTemplate(`cdktf-ipvs: sha256 of the manifest of host ${this.hostName} (in the form cdktf-ipvs render writes as manifest.json)`),
+      value: Lazy.stringValue({ produce: () => planned().rendered.manifestHash }),
+    });
+    // Readable names (lb1_ipvs_summary) unless another host in this stack has the same id.
+    const stack = TerraformStack.of(this);
+    const clash = stack.node.findAll().some((c) => c instanceof IpvsHost && c !== this && c.summaryOutput !== undefined && TerraformStack.of(c) === stack && c.summaryOutput.friendlyUniqueId === outputId("summary"));
+    if (!clash) {
+      this.summaryOutput.overrideLogicalId(outputId("summary"));
+      this.manifestHashOutput.overrideLogicalId(outputId("manifest_sha256"));
+    }
 
     this.node.addValidation(new HostValidation(this));
   }
@@ -349,11 +414,19 @@ export class IpvsHost extends Construct {
     if (issues.length) throw new IpvsModelError(issues);
 
     const host = new IpvsHost(scope, id, merged);
-    for (const { name, realServers = [], aliases = [], ...svcProps } of spec.virtualServices ?? []) {
-      const svc = host.addVirtualService(name, { ...svcProps, schedulerFlags: svcProps.schedulerFlags ? [...svcProps.schedulerFlags] : undefined });
-      for (const rs of realServers) svc.addRealServer(rs);
-      for (const alias of aliases) svc.addAlias(alias);
+    // Validated as a whole above: check once at the end, not after every add (a spec with 1000
+    // services would otherwise be checked 6000 times).
+    host.batching = true;
+    try {
+      for (const { name, realServers = [], aliases = [], ...svcProps } of spec.virtualServices ?? []) {
+        const svc = host.addVirtualService(name, { ...svcProps, schedulerFlags: svcProps.schedulerFlags ? [...svcProps.schedulerFlags] : undefined });
+        for (const rs of realServers) svc.addRealServer(rs);
+        for (const alias of aliases) svc.addAlias(alias);
+      }
+    } finally {
+      host.batching = false;
     }
+    host.revalidate(() => undefined);
     return host;
   }
 
@@ -425,6 +498,8 @@ export class IpvsHost extends Construct {
    */
   revalidate(undo: () => void): void {
     this.cached = undefined;
+    // fromSpec validated the whole entry before adding it: it checks once, after the last add.
+    if (this.batching) return;
     try {
       this.planned();
     } catch (e) {
@@ -434,11 +509,23 @@ export class IpvsHost extends Construct {
     }
   }
 
-  private planned(): { host: DesiredHost; plan: HostPlan; rendered: RenderedHost } {
+  /** True while fromSpec adds an entry it has already validated as a whole. */
+  private batching = false;
+
+  private planned(): { host: DesiredHost; plan: HostPlan; readonly rendered: RenderedHost } {
     if (!this.cached) {
       const host = buildDesiredHost(this.toSpec(), this.pathNamer());
       const plan = planHost(host);
-      this.cached = { host, plan, rendered: renderHost(plan) };
+      // Rendered on first use (synth): a valid host always renders, and rendering after every
+      // declaration would make a large host slow to declare.
+      let rendered: RenderedHost | undefined;
+      this.cached = {
+        host,
+        plan,
+        get rendered() {
+          return (rendered ??= renderHost(plan));
+        },
+      };
     }
     return this.cached;
   }
@@ -452,27 +539,42 @@ export class IpvsHost extends Construct {
     };
   }
 
-  private provisionersFor(step: StepName): unknown[] {
-    const script = (name: "apply.sh" | "verify.sh" | "destroy.sh") =>
-      Lazy.stringValue({ produce: () => escapeTerraformTemplate(this.planned().rendered.scripts[name]) });
-    // Terraform's id of this very resource: tells a superseded resource's destroy from a real one.
-    const commands = stepCommands(step, TerraformSelf.getString("id"));
-    const prepare = { type: "remote-exec", inline: [commands.prepare] };
-    if (step === "verify") {
-      return [
-        prepare,
-        { type: "file", content: script("verify.sh"), destination: HOST_LAYOUT.verifyScript },
-        { type: "remote-exec", inline: [commands.run] },
-      ];
-    }
+  /** The host name the scripts use (hostName, else the construct id). */
+  private get hostName(): string {
+    return this.props.hostName ?? this.node.id;
+  }
+
+  private scriptHash(name: (typeof SCRIPT_NAMES)[number]): string {
+    return sha256(this.planned().rendered.scripts[name]);
+  }
+
+  /** mkdir, the scripts' bundle (one file provisioner), then unpack it and check every script's hash. */
+  private uploadProvisioners(): unknown[] {
+    const hashes = () => Object.fromEntries(SCRIPT_NAMES.map((n) => [n, this.scriptHash(n)])) as Record<(typeof SCRIPT_NAMES)[number], string>;
     return [
-      prepare,
-      { type: "file", content: script("apply.sh"), destination: HOST_LAYOUT.applyScript },
-      { type: "file", content: script("destroy.sh"), destination: HOST_LAYOUT.destroyScript },
-      { type: "remote-exec", inline: [commands.run] },
-      { type: "remote-exec", when: "destroy", inline: [commands.undo] },
+      { type: "remote-exec", inline: [Lazy.stringValue({ produce: () => uploadCommands(hashes()).prepare })] },
+      { type: "file", content: Lazy.stringValue({ produce: () => this.planned().rendered.bundle }), destination: BUNDLE_PATH },
+      { type: "remote-exec", inline: [Lazy.stringValue({ produce: () => uploadCommands(hashes()).run })] },
     ];
   }
+
+  /** Runs the uploaded script for this step (after checking its hash); undoes the step on destroy. */
+  private provisionersFor(step: StepName): unknown[] {
+    // Terraform's id of this very resource: tells a superseded resource's destroy from a real one.
+    const generation = TerraformSelf.getString("id");
+    const commands = () => stepCommands(step, generation, this.scriptHash(step === "verify" ? "verify.sh" : "apply.sh"));
+    const run = { type: "remote-exec", inline: [Lazy.stringValue({ produce: () => escapeTerraformLiterals(commands().run) })] };
+    if (step === "verify") return [run];
+    return [run, { type: "remote-exec", when: "destroy", inline: [escapeTerraformLiterals(undoCommand(step, generation))] }];
+  }
+}
+
+/** Construct id of the upload resource: a service name never starts with "_", so no service id can take it. */
+const UPLOAD_RESOURCE_ID = "_upload";
+
+/** A step's review entries as triggers: each key and value is literal text to Terraform. */
+function reviewTriggers(review: StepReview): Record<string, string> {
+  return Object.fromEntries(Object.entries(review).map(([k, v]) => [escapeTerraformTemplate(k), escapeTerraformTemplate(v)]));
 }
 
 class HostValidation implements IValidation {
@@ -490,7 +592,10 @@ class HostValidation implements IValidation {
     if (!this.annotated) {
       this.annotated = true;
       for (const f of findings.filter((x) => x.level !== "error")) {
-        const text = `${f.ruleId} ${f.path}: ${f.detail}. ${f.fix}`;
+        // cdktf prints the host's path in front of the annotation: name only what lies below it.
+        const hostPath = this.host.node.path;
+        const below = f.path === hostPath ? "" : f.path.startsWith(`${hostPath}/`) ? ` at ${f.path.slice(hostPath.length + 1)}` : ` at ${f.path}`;
+        const text = `${f.ruleId}${below}: ${f.detail}. ${f.fix}`;
         if (f.level === "warning") Annotations.of(this.host).addWarning(text);
         else Annotations.of(this.host).addInfo(text);
       }

@@ -14,6 +14,7 @@ import {
   DesiredService,
   DesiredSysctl,
   hostNeedsConntrack,
+  hostPort,
   serviceKeyOf,
 } from "../model";
 
@@ -90,14 +91,15 @@ function hashOf(name: StepName, content: unknown): string {
 }
 
 function describeService(svc: DesiredService): string {
-  const rs = svc.realServers.map((r) => `${r.address}:${r.port} ${r.forwarding} w${r.weight}`).join(", ");
+  // IPv6 addresses bracketed, as everywhere people read them: [2001:db8::21]:443.
+  const rs = svc.realServers.map((r) => `${hostPort(svc.family, r.address, r.port)} ${r.forwarding} w${r.weight}`).join(", ");
   const persist = svc.persistence ? `, persistent ${svc.persistence.timeout}s` : "";
   return `service ${serviceKeyOf(svc)} (${svc.name}) ${svc.scheduler}${persist} → ${rs || "no real servers"}`;
 }
 
 function describeAlias(a: DesiredAlias): string {
   const who = [a.remoteClients ? "remote" : "", a.localClients ? "local" : ""].filter(Boolean).join("+");
-  return `alias ${a.protocol} ${a.address}:${a.port} → ${a.targetAddress}:${a.targetPort} (${a.service}, ${a.method}, ${who} clients)`;
+  return `alias ${a.protocol} ${hostPort(a.family, a.address, a.port)} → ${hostPort(a.family, a.targetAddress, a.targetPort)} (${a.service}, ${a.method}, ${who} clients)`;
 }
 
 export function planHost(host: DesiredHost): HostPlan {
@@ -163,13 +165,30 @@ export function planStep<N extends StepName>(plan: HostPlan, name: N): Extract<P
   return step as Extract<PlanStep, { name: N }>;
 }
 
-/** The plan as people read it (CLI `plan`, `npm start`). */
-export function formatPlan(plan: HostPlan): string {
+export interface FormatPlanOptions {
+  /**
+   * Show each step's content hash after its name.
+   * @default true
+   */
+  readonly hashes?: boolean;
+}
+
+/**
+ * The plan as people read it, one line per entry: the host, each step with what it makes true,
+ * the destroy order. formatPlan joins these lines; the constructs' summary output is this list.
+ */
+export function planSummaryLines(plan: HostPlan, options: FormatPlanOptions = {}): string[] {
   const lines = [`host ${plan.host.name} (${plan.host.path})`];
   plan.steps.forEach((step, i) => {
-    lines.push(`  ${i + 1}. ${step.name} [${step.hash.slice(0, 12)}] ${step.title}`);
+    const hash = options.hashes === false ? "" : ` [${step.hash.slice(0, 12)}]`;
+    lines.push(`  ${i + 1}. ${step.name}${hash} ${step.title}`);
     for (const a of step.actions) lines.push(`       - ${a}`);
   });
   lines.push(`  destroy: ${plan.destroyOrder.join(" → ")}`);
-  return lines.join("\n");
+  return lines;
+}
+
+/** The plan as people read it (CLI `plan`, `npm start`). */
+export function formatPlan(plan: HostPlan, options: FormatPlanOptions = {}): string {
+  return planSummaryLines(plan, options).join("\n");
 }

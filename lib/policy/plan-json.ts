@@ -1,12 +1,13 @@
 /**
  * Plan-time checks over `terraform show -json PLANFILE`: finds the cdktf-ipvs step resources by
- * the commands their provisioners run, reads the desired state each apply.sh carries, and checks
- * what synth-time checks cannot see, such as escape-hatch overrides that reordered or edited
- * steps. Then runs the host rules on what will really be applied.
+ * the commands their provisioners run, reads the desired state the uploaded apply.sh carries, and
+ * checks what synth-time checks cannot see, such as escape-hatch overrides that reordered steps,
+ * edited the uploaded scripts or made a step run another script than the one uploaded. Then runs
+ * the host rules on what will really be applied.
  */
 import { DesiredHost } from "../model";
-import { StepName } from "../plan";
-import { readDesiredState, stepOfCommand } from "../render";
+import { STEP_NAMES, StepName, sha256 } from "../plan";
+import { BUNDLE_PATH, ProvisioningStep, SCRIPT_NAMES, SCRIPT_PATHS, ScriptName, readBundle, readDesiredState, readStepCommand } from "../render";
 import { checkHost } from "./check";
 import { Finding } from "./rule";
 
@@ -23,7 +24,7 @@ const HOW_TO_PLAN = "produce one with: terraform plan -out=plan.bin && terraform
 interface PlanResource {
   address: string;
   depends_on: string[];
-  provisioners: { type: string; inline?: string[]; content?: string }[];
+  provisioners: { type: string; inline?: string[]; content?: string; destination?: string }[];
 }
 
 type Json = Record<string, unknown>;
@@ -108,6 +109,8 @@ function readResource(value: unknown, at: string, prefix: string): PlanResource 
         if (typeof content.constant_value !== "string") throw bad(`${pat}.expressions.content.constant_value`, "a string", content.constant_value);
         out.content = content.constant_value;
       }
+      const destination = optObject(expressions.destination, `${pat}.expressions.destination`);
+      if (destination && typeof destination.constant_value === "string") out.destination = destination.constant_value;
     }
     return out;
   });
@@ -128,25 +131,48 @@ function collectResources(module: unknown, at: string, prefix = ""): PlanResourc
 
 interface StepResource {
   address: string;
-  step: StepName;
+  step: ProvisioningStep;
   dependsOn: string[];
   desired?: DesiredHost;
+  /** sha256 of the scripts the step's commands check on the host before running them. */
+  checks: Partial<Record<ScriptName, string>>;
+  /** sha256 of the scripts its file provisioners upload, by script name (when constant). */
+  uploads: Partial<Record<ScriptName, string>>;
 }
 
 function stepOf(r: PlanResource): StepResource | undefined {
-  let step: StepName | undefined;
+  let step: ProvisioningStep | undefined;
   let desired: DesiredHost | undefined;
+  const checks: Partial<Record<ScriptName, string>> = {};
+  const uploads: Partial<Record<ScriptName, string>> = {};
   for (const p of r.provisioners) {
-    for (const cmd of p.inline ?? []) step = stepOfCommand(cmd) ?? step;
-    if (p.content !== undefined && !desired) {
+    for (const cmd of p.inline ?? []) {
+      const recognized = readStepCommand(cmd);
+      if (recognized) {
+        step = recognized.step;
+        Object.assign(checks, recognized.checks);
+      }
+    }
+    if (p.content !== undefined) {
+      // This release uploads one bundle of the three scripts; earlier ones uploaded each script.
+      let scripts: Partial<Record<ScriptName, string>>;
       try {
-        desired = readDesiredState(p.content);
+        scripts = p.destination === BUNDLE_PATH ? readBundle(p.content) : { [SCRIPT_NAMES.find((n) => SCRIPT_PATHS[n] === p.destination) ?? "apply.sh"]: p.content };
       } catch (e) {
-        throw new PlanFormatError(`plan: ${r.address}: the file provisioner's script cannot be checked: ${(e as Error).message}`);
+        throw new PlanFormatError(`plan: ${r.address}: the file provisioner's upload cannot be checked: ${(e as Error).message}`);
+      }
+      for (const [name, text] of Object.entries(scripts) as [ScriptName, string][]) {
+        if (SCRIPT_PATHS[name] === p.destination || p.destination === BUNDLE_PATH) uploads[name] = sha256(text);
+        if (name !== "apply.sh" || desired) continue;
+        try {
+          desired = readDesiredState(text);
+        } catch (e) {
+          throw new PlanFormatError(`plan: ${r.address}: the file provisioner's script cannot be checked: ${(e as Error).message}`);
+        }
       }
     }
   }
-  return step ? { address: r.address, step, dependsOn: r.depends_on, desired } : undefined;
+  return step ? { address: r.address, step, dependsOn: r.depends_on, desired, checks, uploads } : undefined;
 }
 
 function finding(ruleId: string, path: string, summary: string, detail: string, fix: string): Finding {
@@ -180,6 +206,7 @@ export function checkTerraformPlan(plan: unknown): Finding[] {
       }
     };
     walk(verify);
+    // The upload step (and, in plans of earlier releases, every step) uploads apply.sh.
     const applySteps = chain.filter((s) => s.step !== "verify");
     const desired = applySteps.find((s) => s.desired)?.desired;
     const path = desired?.path ?? verify.address;
@@ -211,6 +238,34 @@ export function checkTerraformPlan(plan: unknown): Finding[] {
       findings.push(
         finding("IPVS006", path, "All steps of a host must carry the same desired state.", `the steps of ${path} upload apply.sh scripts rendered from ${states.size} different desired states`, "Do not override the provisioners of cdktf-ipvs step resources; change the constructs instead."),
       );
+    }
+    // Each step runs the script the upload step uploads, checked by hash on the host: a step that
+    // checks for another hash would stop the deploy there (or run a script of another plan).
+    for (const upload of chain.filter((s) => s.step === "upload")) {
+      const mismatches = new Map<string, { name: ScriptName; want: string; uploaded: string; steps: string[] }>();
+      // In apply order, so the message reads like the plan.
+      const ordered = [...chain].sort((a, b) => STEP_NAMES.indexOf(a.step as StepName) - STEP_NAMES.indexOf(b.step as StepName));
+      for (const s of ordered) {
+        for (const [name, want] of Object.entries(s.checks) as [ScriptName, string][]) {
+          const uploaded = upload.uploads[name];
+          if (s === upload || uploaded === undefined || uploaded === want) continue;
+          const key = `${name} ${want}`;
+          const m = mismatches.get(key) ?? { name, want, uploaded, steps: [] };
+          m.steps.push(s.address);
+          mismatches.set(key, m);
+        }
+      }
+      for (const m of mismatches.values()) {
+        findings.push(
+          finding(
+            "IPVS006",
+            path,
+            "All steps of a host must carry the same desired state.",
+            `${m.steps.join(", ")} ${m.steps.length === 1 ? "runs" : "run"} ${m.name} with sha256 ${m.want.slice(0, 12)}…, but ${upload.address} uploads one with sha256 ${m.uploaded.slice(0, 12)}…`,
+            "Do not override the provisioners of cdktf-ipvs step resources; change the constructs instead.",
+          ),
+        );
+      }
     }
     if (desired) findings.push(...checkHost(desired));
   }

@@ -7,6 +7,8 @@ import { aliasChains } from "./iptables";
 import { ipvsRules } from "./ipvsadm";
 import { HOST_LAYOUT } from "./layout";
 import { bootUnit, modulesLoadConf, sysctlConf } from "./persistence";
+import { bundleScripts } from "./bundle";
+import { HostReview, reviewHost } from "./review";
 import { HostScripts, renderScripts } from "./scripts";
 
 export * from "./layout";
@@ -14,6 +16,8 @@ export * from "./commands";
 export * from "./ipvsadm";
 export * from "./iptables";
 export * from "./persistence";
+export * from "./review";
+export * from "./bundle";
 export * from "./shell";
 export { DESIRED_STATE_MARKER, HostScripts, readDesiredState, renderScripts } from "./scripts";
 
@@ -36,6 +40,17 @@ export interface RenderedHost {
   /** Host path → content, as apply.sh installs them. */
   readonly persistenceFiles: Readonly<Record<string, string>>;
   readonly manifest: HostManifest;
+  /** sha256 of manifestText(manifest): what `sha256sum manifest.json` prints for the rendered manifest. */
+  readonly manifestHash: string;
+  /** What each step makes true, entry by entry, as the step's triggers carry it (see review.ts). */
+  readonly review: HostReview;
+  /** The scripts as the upload step carries them: base64 of a gzipped tar (see bundle.ts). */
+  readonly bundle: string;
+}
+
+/** The manifest as written to manifest.json: two-space JSON and a final newline. */
+export function manifestText(manifest: HostManifest): string {
+  return `${JSON.stringify(manifest, null, 2)}\n`;
 }
 
 export function renderHost(plan: HostPlan): RenderedHost {
@@ -62,5 +77,22 @@ export function renderHost(plan: HostPlan): RenderedHost {
     persistenceFiles: Object.fromEntries(Object.entries(persistenceFiles).map(([p, c]) => [p, sha256(c)])),
     scripts: Object.fromEntries(Object.entries(scripts).map(([n, c]) => [n, sha256(c)])),
   };
-  return { scripts, persistenceFiles, manifest };
+  // Worked out on first use: the constructs render again after every declaration.
+  let manifestHash: string | undefined;
+  let review: HostReview | undefined;
+  let bundle: string | undefined;
+  return {
+    scripts,
+    persistenceFiles,
+    manifest,
+    get manifestHash() {
+      return (manifestHash ??= sha256(manifestText(manifest)));
+    },
+    get review() {
+      return (review ??= reviewHost(plan, scripts));
+    },
+    get bundle() {
+      return (bundle ??= bundleScripts(scripts));
+    },
+  };
 }

@@ -242,6 +242,47 @@ describe("IpvsHost step triggers", () => {
   });
 });
 
+describe("IpvsHost step triggers for other shapes of host", () => {
+  test("IPv6 aliases in ip6tables words, local clients in OUTPUT, fwmark services by their mark", () => {
+    const json = synthJson((s) => {
+      const lb = new IpvsHost(s, "lb1", { connection: { host: "10.0.0.1", agent: true } });
+      const web = lb.addVirtualService("web", { address: "2001:db8::10", port: 443, scheduler: "wrr" });
+      web.addRealServer({ address: "2001:db8:1::21", forwarding: "masquerade", weight: 3 });
+      web.addAlias({ port: 8443, method: "dnat", localClients: true });
+      lb.addVirtualService("marked", { fwmark: 7, scheduler: "rr" }).addRealServer({ address: "10.0.0.5", forwarding: "gatewaying" });
+    });
+    expect(byStep(json, "ipvs").triggers["-t [2001:db8::10]:443"]).toBe("-A -t [2001:db8::10]:443 -s wrr\n-a -t [2001:db8::10]:443 -r [2001:db8:1::21]:443 -m -w 3");
+    expect(byStep(json, "ipvs").triggers["-f 7"]).toBe("-A -f 7 -s rr\n-a -f 7 -r 10.0.0.5:0 -g -w 1");
+    const aliases = byStep(json, "aliases").triggers;
+    expect(aliases["-t [2001:db8::10]:443"]).toBe(
+      [
+        "ip6tables -t nat -A CDKTF-IPVS-PRE -d 2001:db8::10/128 -p tcp -m tcp --dport 8443 -m comment --comment cdktf-ipvs:web -j DNAT --to-destination [2001:db8::10]:443",
+        "ip6tables -t nat -A CDKTF-IPVS-OUT -d 2001:db8::10/128 -p tcp -m tcp --dport 8443 -m comment --comment cdktf-ipvs:web -j DNAT --to-destination [2001:db8::10]:443",
+      ].join("\n"),
+    );
+    expect(aliases.chains).toBe(
+      "ip6tables -t nat -A PREROUTING -m comment --comment cdktf-ipvs -j CDKTF-IPVS-PRE\nip6tables -t nat -A OUTPUT -m comment --comment cdktf-ipvs -j CDKTF-IPVS-OUT",
+    );
+  });
+
+  test("a host without services or aliases says what the steps remove", () => {
+    const json = synthJson((s) => new IpvsHost(s, "lb1", { connection: { host: "10.0.0.1", agent: true } }));
+    expect(byStep(json, "ipvs").triggers.services).toBe("none: removes the IPVS services cdktf-ipvs added before");
+    expect(byStep(json, "aliases").triggers.chains).toBe("none: removes CDKTF-IPVS-PRE and CDKTF-IPVS-OUT if present");
+    expect(byStep(json, "aliases").triggers.requires).toBeUndefined();
+  });
+
+  test("a renamed host re-runs the steps whose files name it (the files on the host change too)", () => {
+    const named = (hostName: string) =>
+      Object.fromEntries(stepResources(synthJson((s) => new IpvsHost(s, "lb1", { hostName, connection: { host: "10.0.0.1", agent: true } }))).map((r) => [r.triggers.step, r.triggers]));
+    const a = named("lb1");
+    const b = named("edge1");
+    expect(a.modules).not.toEqual(b.modules);
+    expect(a.boot).not.toEqual(b.boot);
+    expect(b.modules["/etc/modules-load.d/cdktf-ipvs.conf"]).toContain("host edge1");
+  });
+});
+
 describe("IpvsHost with the terraform_data engine", () => {
   const json = synthJson((s) => seedHost(s, { engine: "terraform_data" }));
 

@@ -154,7 +154,7 @@ describe("connection strings reach Terraform as text, references as references",
     tfOk(work, ["apply", "-input=false", "-auto-approve", "-no-color"]);
     const state = JSON.parse(tfOk(work, ["show", "-json", "-no-color"]));
     const inputs = state.values.root_module.resources.map((r: Json) => r.values.input.private_key_path);
-    expect(inputs).toHaveLength(6);
+    expect(inputs).toHaveLength(7); // the upload and the six steps
     for (const v of inputs) expect(v).toBe(keyPath);
   });
 
@@ -364,13 +364,13 @@ describe("the SSH private key never reaches cdk.tf.json, a plan or the state (re
     // provisioner would have run with this connection).
     const state = JSON.parse(artifacts["terraform show -json"]);
     const stored = state.values.root_module.resources.map((r: Json) => r.values.input);
-    expect(stored).toHaveLength(6);
+    expect(stored).toHaveLength(7);
     for (const input of stored) expect(input).toEqual({ private_key_path: key.file });
     const plan = JSON.parse(artifacts["terraform show -json p"]);
     const actions = Object.fromEntries(
       (plan.resource_changes as Json[]).map((rc) => [(v2.json.resource.terraform_data[rc.name] as Json).triggers_replace.step, rc.change.actions.join(",")]),
     );
-    expect(actions).toEqual({ modules: "no-op", sysctls: "no-op", ipvs: "create,delete", aliases: "create,delete", boot: "create,delete", verify: "create,delete" });
+    expect(actions).toEqual({ upload: "create,delete", modules: "no-op", sysctls: "no-op", ipvs: "create,delete", aliases: "create,delete", boot: "create,delete", verify: "create,delete" });
     expect(planOut).toContain("must be replaced");
   });
 });

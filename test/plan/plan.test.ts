@@ -1,5 +1,5 @@
 import { buildDesiredHost } from "../../lib/model";
-import { STEP_NAMES, formatPlan, planHost, stableJson } from "../../lib/plan";
+import { STEP_NAMES, formatPlan, planHost, planSummaryLines, stableJson } from "../../lib/plan";
 import { seedHost, seedService } from "../fixtures";
 
 const plan = (spec = seedHost()) => planHost(buildDesiredHost(spec));
@@ -63,6 +63,35 @@ describe("planHost", () => {
     expect(text).toMatch(/1\. modules .*\n(.*\n)*.*2\. sysctls .*\n(.*\n)*.*3\. ipvs .*\n(.*\n)*.*4\. aliases .*\n(.*\n)*.*5\. boot .*\n(.*\n)*.*6\. verify /);
     expect(text).toContain("alias tcp 172.16.1.8:1010 → 172.16.1.8:1000 (app, redirect, remote clients)");
     expect(text).toContain("destroy: boot → aliases → ipvs → sysctls → modules");
+  });
+});
+
+describe("the plan summary", () => {
+  const v6 = () =>
+    plan(
+      seedHost({
+        virtualServices: [
+          seedService({
+            address: "2001:db8::10",
+            port: 443,
+            realServers: [{ address: "2001:db8:1::21", port: 443, forwarding: "masquerade", weight: 2 }],
+            aliases: [{ port: 8443, method: "dnat" }],
+          }),
+        ],
+      }),
+    );
+
+  test("brackets every IPv6 address with a port: services, real servers and aliases", () => {
+    const text = formatPlan(v6());
+    expect(text).toContain("service tcp [2001:db8::10]:443 (app) rr → [2001:db8:1::21]:443 masquerade w2");
+    expect(text).toContain("alias tcp [2001:db8::10]:8443 → [2001:db8::10]:443 (app, dnat, remote clients)");
+    expect(text).not.toMatch(/(^|[^[])2001:db8:1::21:443/m);
+  });
+
+  test("is formatPlan line by line; without hashes for the constructs' output", () => {
+    expect(planSummaryLines(plan()).join("\n")).toBe(formatPlan(plan()));
+    expect(planSummaryLines(plan(), { hashes: false })[1]).toBe("  1. modules Load kernel modules and persist them in /etc/modules-load.d");
+    expect(formatPlan(plan(), { hashes: false })).not.toMatch(/\[[0-9a-f]{12}\]/);
   });
 });
 

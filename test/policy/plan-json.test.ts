@@ -7,7 +7,7 @@ import { IpvsHost } from "../../lib/constructs";
 import { buildDesiredHost } from "../../lib/model";
 import { planHost } from "../../lib/plan";
 import { PlanFormatError, checkTerraformPlan } from "../../lib/policy";
-import { DESIRED_STATE_MARKER, readDesiredState, renderHost } from "../../lib/render";
+import { DESIRED_STATE_MARKER, bundleScripts, readDesiredState, renderHost, stepCommands } from "../../lib/render";
 import { seedHost, seedService } from "../fixtures";
 
 /** Synthesizes a terraform_data stack, runs real `terraform plan` and returns `terraform show -json`. */
@@ -50,14 +50,39 @@ describe("checkTerraformPlan (terraform show -json)", () => {
     expect(findings[0]).toMatchObject({ ruleId: "IPVS005", level: "error", path: "s/lb1" });
   });
 
-  test("IPVS006: a step whose script was overridden carries another desired state", () => {
+  test("IPVS006: an upload overridden with another apply.sh is not what the steps run", () => {
     const findings = checkTerraformPlan(
       planJson((lb) => {
-        const other = "#!/bin/sh\n# cdktf-ipvs-desired-state: " + JSON.stringify({ ...lb.desiredState, sysctls: [] }) + "\n";
-        lb.steps.aliases.addOverride("provisioner.1.file.content", other);
+        const other = renderHost(planHost({ ...lb.desiredState, sysctls: [] })).scripts["apply.sh"];
+        lb.upload.addOverride("provisioner.1.file.content", bundleScripts({ ...lb.rendered.scripts, "apply.sh": other }));
       }),
     );
-    expect(findings.map((f) => f.ruleId)).toContain("IPVS006");
+    const ipvs006 = findings.filter((f) => f.ruleId === "IPVS006");
+    expect(ipvs006).toHaveLength(1);
+    expect(ipvs006[0].detail).toMatch(
+      /^terraform_data\.lb1_modules_\w+, terraform_data\.lb1_sysctls_\w+, terraform_data\.lb1_ipvs_\w+, terraform_data\.lb1_aliases_\w+, terraform_data\.lb1_boot_\w+ run apply\.sh with sha256 [0-9a-f]{12}…, but terraform_data\.lb1__upload_\w+ uploads one with sha256 [0-9a-f]{12}…$/,
+    );
+  });
+
+  test("IPVS006: a step overridden to run another apply.sh is named", () => {
+    const findings = checkTerraformPlan(
+      planJson((lb) => {
+        lb.steps.aliases.addOverride("provisioner.0.remote-exec.inline", [stepCommands("aliases", "${self.id}", "0".repeat(64)).run]);
+      }),
+    );
+    const ipvs006 = findings.filter((f) => f.ruleId === "IPVS006");
+    expect(ipvs006).toHaveLength(1);
+    expect(ipvs006[0].detail).toMatch(/^terraform_data\.lb1_aliases_\w+ runs apply\.sh with sha256 000000000000…/);
+  });
+
+  test("a malformed marker inside the uploaded bundle, or a bundle that is not one, cannot be checked (naming the upload)", () => {
+    const bad = planJson((lb) => {
+      lb.upload.addOverride("provisioner.1.file.content", bundleScripts({ ...lb.rendered.scripts, "apply.sh": "#!/bin/sh\n# cdktf-ipvs-desired-state: {not json\n" }));
+    });
+    expect(() => checkTerraformPlan(bad)).toThrow(PlanFormatError);
+    expect(() => checkTerraformPlan(bad)).toThrow(/^plan: terraform_data\.lb1__upload_\w+: the file provisioner's script cannot be checked: the desired-state marker line is not valid JSON/);
+    const notBundle = planJson((lb) => lb.upload.addOverride("provisioner.1.file.content", "H4sIAAAA-not-a-bundle"));
+    expect(() => checkTerraformPlan(notBundle)).toThrow(/^plan: terraform_data\.lb1__upload_\w+: the file provisioner's upload cannot be checked: the upload is not base64/);
   });
 
   test("a plan without cdktf-ipvs resources yields nothing", () => {
