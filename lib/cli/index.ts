@@ -8,17 +8,23 @@
  *   cdktf-ipvs check-plan --plan plan.json [--strict]   plan-time checks over `terraform show -json`
  *   cdktf-ipvs drift --spec spec.json --host NAME --ssh [user@]host[:port] [--identity KEY] [--no-host-key-check]
  *                                                   run verify.sh on the live host; exit 1 on drift
+ *   cdktf-ipvs preview (--spec spec.json | --stack cdktf.out/stacks/NAME) --host NAME --ssh [user@]host[:port]
+ *                      [--identity KEY] [--no-host-key-check] [--json]
+ *                                                   run apply.sh --dry-run on the live host; exit 3 when
+ *                                                   changes are pending
  */
 import * as fs from "fs";
 import { DesiredHost, IpvsModelError, IpvsSpec, buildDesiredSpec, formatIssue } from "../model";
 import { formatPlan, planHost } from "../plan";
-import { DriftCheckError, HostRunner, SshRunner, SshTarget, checkDrift, parseSshTarget } from "../drift";
+import { DriftCheckError, HostRunner, PreviewCheckError, PreviewReport, SshRunner, SshTarget, checkDrift, parseSshTarget, previewHost } from "../drift";
 import { Finding, PlanFormatError, checkHost, checkTerraformPlan, formatFinding } from "../policy";
 import { renderHost } from "../render";
 import { Io, safeIo } from "./output";
 import { RenderOutError, writeHostFolders } from "./render-out";
+import { StackReadError, readStackHosts } from "./stack";
 
 export { Io, escapeControls, safeIo } from "./output";
+export { StackReadError, hostsOfStackJson, readStackHosts, unescapeTerraformTemplate } from "./stack";
 export { HostFiles, MANIFEST_FILE, RenderOutError, RenderOutFs, RenderOutResult, inspectHostFolder, writeHostFolders } from "./render-out";
 
 const USAGE = `usage:
@@ -26,7 +32,9 @@ const USAGE = `usage:
   cdktf-ipvs render --spec SPEC.json --out DIR
   cdktf-ipvs check  --spec SPEC.json [--strict]
   cdktf-ipvs check-plan --plan PLAN.json [--strict]   (PLAN.json from: terraform show -json PLANFILE)
-  cdktf-ipvs drift --spec SPEC.json --host NAME --ssh [user@]host[:port] [--identity KEY] [--no-host-key-check]`;
+  cdktf-ipvs drift --spec SPEC.json --host NAME --ssh [user@]host[:port] [--identity KEY] [--no-host-key-check]
+  cdktf-ipvs preview (--spec SPEC.json | --stack cdktf.out/stacks/STACK) --host NAME --ssh [user@]host[:port]
+                     [--identity KEY] [--no-host-key-check] [--json]`;
 
 /** A usage, input or IO problem: printed as is, exit 2. */
 export class CliError extends Error {
@@ -37,7 +45,7 @@ export class CliError extends Error {
 }
 
 /** Options that take no value. */
-const FLAGS = ["strict", "no-host-key-check", "help"];
+const FLAGS = ["strict", "no-host-key-check", "json", "help"];
 
 /** The options each command takes; the first list is required. */
 const COMMANDS: Record<string, { required: string[]; optional: string[] }> = {
@@ -46,6 +54,7 @@ const COMMANDS: Record<string, { required: string[]; optional: string[] }> = {
   check: { required: ["spec"], optional: ["strict"] },
   "check-plan": { required: ["plan"], optional: ["strict"] },
   drift: { required: ["spec", "ssh"], optional: ["host", "identity", "no-host-key-check"] },
+  preview: { required: ["ssh"], optional: ["spec", "stack", "host", "identity", "no-host-key-check", "json"] },
 };
 
 /** Parses argv; every problem with it is reported at once, then the usage. */
@@ -166,13 +175,16 @@ class SpecWithSshError extends Error {
   }
 }
 
-function drift(options: Record<string, string>, io: Io, deps: CliDeps): number {
-  let target: SshTarget;
+function sshTargetOf(options: Record<string, string>): SshTarget {
   try {
-    target = parseSshTarget(options.ssh);
+    return parseSshTarget(options.ssh);
   } catch (e) {
     throw new CliError((e as Error).message);
   }
+}
+
+/** The host --host names (or the only one) from a spec, with the --ssh endpoint checked by the model. */
+function hostFromSpec(options: Record<string, string>, target: SshTarget): DesiredHost {
   let injected: string | undefined;
   let hosts: DesiredHost[];
   try {
@@ -185,13 +197,26 @@ function drift(options: Record<string, string>, io: Io, deps: CliDeps): number {
     if (e instanceof IpvsModelError && injected) throw new SpecWithSshError(e, `the host checked has no "ssh" in the spec, so the model checked it with ssh ${injected}`);
     throw e;
   }
-  const host = options.host === undefined ? (hosts.length === 1 ? hosts[0] : undefined) : hosts.find((h) => h.name === options.host);
+  return pickHost(hosts, options.host, "spec");
+}
+
+function pickHost(hosts: DesiredHost[], name: string | undefined, from: string): DesiredHost {
+  const host = name === undefined ? (hosts.length === 1 ? hosts[0] : undefined) : hosts.find((h) => h.name === name);
   if (!host) {
-    const which = options.host === undefined ? "--host is required: the spec has several hosts" : `--host "${options.host}" is not a host of the spec`;
+    const which = name === undefined ? `--host is required: the ${from} has several hosts` : `--host "${name}" is not a host of the ${from}`;
     throw new CliError(`${which}; its hosts: ${hosts.map((h) => h.name).join(", ")}`);
   }
-  const runner = deps.runner({ ...target, identityFile: options.identity, noHostKeyCheck: options["no-host-key-check"] === "yes" });
-  const result = checkDrift(host, runner);
+  return host;
+}
+
+function runnerFor(options: Record<string, string>, target: SshTarget, deps: CliDeps): HostRunner {
+  return deps.runner({ ...target, identityFile: options.identity, noHostKeyCheck: options["no-host-key-check"] === "yes" });
+}
+
+function drift(options: Record<string, string>, io: Io, deps: CliDeps): number {
+  const target = sshTargetOf(options);
+  const host = hostFromSpec(options, target);
+  const result = checkDrift(host, runnerFor(options, target, deps));
   if (result.inSync) {
     io.out(`${host.name}: in sync with the desired state`);
     return 0;
@@ -199,6 +224,43 @@ function drift(options: Record<string, string>, io: Io, deps: CliDeps): number {
   io.err(`${host.name}: ${result.differences.length} difference(s) from the desired state:`);
   for (const d of result.differences) io.err(`  - ${d}`);
   return 1;
+}
+
+/**
+ * apply.sh --dry-run on the live host, from a spec or from a synthesized stack: exit 0 nothing to
+ * change, 3 changes pending, 2 could not check (also as {"host", "error"} with --json).
+ */
+function preview(options: Record<string, string>, io: Io, deps: CliDeps): number {
+  if ((options.spec === undefined) === (options.stack === undefined)) {
+    throw new CliError(`preview needs exactly one of --spec SPEC.json or --stack cdktf.out/stacks/STACK\n${USAGE}`);
+  }
+  const target = sshTargetOf(options);
+  // From a spec: the model checks the host with the --ssh endpoint (the lockout guard, as in
+  // drift), but the script is rendered from the spec as written, as `render` renders it, so that
+  // its own copy in /var/lib/cdktf-ipvs compares equal.
+  let host: DesiredHost;
+  if (options.spec !== undefined) {
+    hostFromSpec(options, target);
+    host = pickHost(loadSpec(options.spec), options.host, "spec");
+  } else {
+    host = pickHost(readStackHosts(options.stack), options.host, "stack");
+  }
+  let report: PreviewReport;
+  try {
+    report = previewHost(host, runnerFor(options, target, deps));
+  } catch (e) {
+    if (e instanceof PreviewCheckError && options.json === "yes") io.out(JSON.stringify({ host: host.name, error: e.message }));
+    throw e;
+  }
+  if (options.json === "yes") {
+    io.out(JSON.stringify(report));
+  } else if (report.pending === 0) {
+    io.out(`${host.name}: nothing to change`);
+  } else {
+    io.out(`${host.name}: ${report.pending} change(s) pending:`);
+    for (const c of report.changes) io.out(`  ${c.step}: ${c.change}`);
+  }
+  return report.pending === 0 ? 0 : 3;
 }
 
 function run(argv: string[], io: Io, deps: CliDeps): number {
@@ -218,6 +280,8 @@ function run(argv: string[], io: Io, deps: CliDeps): number {
       return report(checkTerraformPlan(readJson("plan", options.plan)), options.strict === "yes", io);
     case "drift":
       return drift(options, io, deps);
+    case "preview":
+      return preview(options, io, deps);
     default:
       io.out(USAGE);
       return 0;
@@ -237,11 +301,13 @@ function internalError(e: unknown): string {
 
 /**
  * Runs the CLI; returns the exit code and never throws:
- *   0  success (plan printed, render written, check/check-plan without errors, drift in sync)
+ *   0  success (plan printed, render written, check/check-plan without errors, drift in sync,
+ *      preview found nothing to change)
  *   1  invalid spec (every problem printed); check/check-plan found errors (or warnings with
  *      --strict); drift found differences
- *   2  usage, IO, a file that is not a plan, render --out refused, a host that could not be
- *      checked, or an internal error (printed as one line)
+ *   2  usage, IO, a file that is not a plan, render --out refused, a stack that cannot be read, a
+ *      host that could not be checked or previewed, or an internal error (printed as one line)
+ *   3  preview: changes are pending (each printed)
  * Everything printed passes through escapeControls.
  */
 export function runCli(argv: string[], io: Io = CONSOLE_IO, deps: CliDeps = DEFAULT_DEPS): number {
@@ -259,7 +325,7 @@ export function runCli(argv: string[], io: Io = CONSOLE_IO, deps: CliDeps = DEFA
         if (e instanceof SpecWithSshError) safe.err(`note: ${e.note}`);
         return 1;
       }
-      if (e instanceof CliError || e instanceof DriftCheckError || e instanceof PlanFormatError || e instanceof RenderOutError) {
+      if (e instanceof CliError || e instanceof DriftCheckError || e instanceof PreviewCheckError || e instanceof StackReadError || e instanceof PlanFormatError || e instanceof RenderOutError) {
         safe.err(e.message);
         return 2;
       }

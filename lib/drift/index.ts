@@ -3,12 +3,17 @@
  * host over a small runner interface (SSH in production, a fake in unit tests). verify.sh compares
  * the kernel's state (ipvsadm, iptables, /proc/sys) and our persistence files with the desired
  * state and prints one DRIFT line per difference; this turns that into a report for CI.
+ *
+ * The host preview works the same way: apply.sh --dry-run, rendered from the same model, prints
+ * one CHANGE line per change an apply would make and a DONE line with the count; previewHost
+ * turns that into a report.
  */
 import { spawnSync } from "child_process";
 import { DesiredHost } from "../model";
 import { planHost } from "../plan";
 import { renderHost } from "../render";
-import { VERIFY_OK_TEXT } from "../render/scripts";
+import { PREVIEW_CHANGE_TEXT, PREVIEW_DONE_TEXT, PREVIEW_PENDING_EXIT, VERIFY_OK_TEXT } from "../render/scripts";
+import { shQuote } from "../render/shell";
 
 export interface RunResult {
   readonly code: number;
@@ -16,9 +21,9 @@ export interface RunResult {
   readonly stderr: string;
 }
 
-/** Runs a POSIX sh script as root on the load balancer. */
+/** Runs a POSIX sh script as root on the load balancer (`sh -s -- ARGS` with the script on stdin). */
 export interface HostRunner {
-  run(script: string): RunResult;
+  run(script: string, args?: readonly string[]): RunResult;
 }
 
 export interface SshTarget {
@@ -38,15 +43,21 @@ export function parseSshTarget(text: string): SshTarget {
 }
 
 export class SshRunner implements HostRunner {
-  constructor(private readonly target: SshTarget) {}
+  /** @param program the ssh client (tests pass a fake) */
+  constructor(
+    private readonly target: SshTarget,
+    private readonly program = "ssh",
+  ) {}
 
-  run(script: string): RunResult {
+  run(script: string, args: readonly string[] = []): RunResult {
     const t = this.target;
-    const args = ["-p", String(t.port ?? 22), "-o", "BatchMode=yes", "-o", "ConnectTimeout=15"];
-    if (t.identityFile) args.push("-i", t.identityFile);
-    if (t.noHostKeyCheck) args.push("-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR");
-    args.push(`${t.user ?? "root"}@${t.host}`, "sh -s");
-    const r = spawnSync("ssh", args, { input: script, encoding: "utf8", timeout: 300_000, maxBuffer: 16 << 20 });
+    const sshArgs = ["-p", String(t.port ?? 22), "-o", "BatchMode=yes", "-o", "ConnectTimeout=15"];
+    if (t.identityFile) sshArgs.push("-i", t.identityFile);
+    if (t.noHostKeyCheck) sshArgs.push("-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR");
+    // ssh hands the remote shell one command line: the arguments are quoted for it.
+    const remote = args.length > 0 ? `sh -s -- ${args.map(shQuote).join(" ")}` : "sh -s";
+    sshArgs.push(`${t.user ?? "root"}@${t.host}`, remote);
+    const r = spawnSync(this.program, sshArgs, { input: script, encoding: "utf8", timeout: 300_000, maxBuffer: 16 << 20 });
     if (r.error) return { code: -1, stdout: r.stdout ?? "", stderr: r.error.message };
     return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
   }
@@ -91,4 +102,71 @@ export function checkDrift(host: DesiredHost, runner: HostRunner): DriftReport {
       : `exit ${r.code}${differences.length > 0 ? `, ${differences.length} DRIFT line(s)` : ""}${saidOk ? ", and the OK line" : ""}`;
   const output = (String(r.stderr ?? "") || String(r.stdout ?? "")).trim().slice(-2000);
   throw new DriftCheckError(`verify.sh on ${host.name} could not check the host (${why})${output ? `: ${output}` : ""}`);
+}
+
+/** One change a preview names: the step that makes it and what it does. */
+export interface PreviewChange {
+  readonly step: string;
+  readonly change: string;
+}
+
+export interface PreviewReport {
+  readonly host: string;
+  /** Changes an apply would make now; 0 when the host already matches. */
+  readonly pending: number;
+  readonly changes: readonly PreviewChange[];
+}
+
+/** apply.sh --dry-run could not tell what would change (no SSH, no root, an apply that would fail, ...). */
+export class PreviewCheckError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PreviewCheckError";
+  }
+}
+
+/**
+ * Runs apply.sh --dry-run, rendered from the same model as the apply, on the host and reads its
+ * answer. A preview counts only when the script ran to its end: exactly one DONE line
+ * (`cdktf-ipvs <host> [preview] DONE: N change(s) pending`), as many CHANGE lines as it counts,
+ * and exit 0 with N = 0 or exit 3 with N > 0. Anything else throws PreviewCheckError. The
+ * preview writes nothing on the host (see apply.sh's preview()).
+ */
+export function previewHost(host: DesiredHost, runner: HostRunner): PreviewReport {
+  const apply = renderHost(planHost(host)).scripts["apply.sh"];
+  const r = runner.run(apply, ["--dry-run"]);
+  return readPreview(host.name, r);
+}
+
+/** Reads what apply.sh --dry-run answered for HOST; throws PreviewCheckError unless it is a whole preview. */
+export function readPreview(host: string, r: RunResult): PreviewReport {
+  const prefix = `cdktf-ipvs ${host} [preview] `;
+  const lines = String(r.stdout ?? "")
+    .split("\n")
+    .map((l) => l.replace(/\r$/, ""));
+  const changes: PreviewChange[] = [];
+  const counts: number[] = [];
+  const change = new RegExp(`^([a-z]+) ${PREVIEW_CHANGE_TEXT}(.*)$`);
+  const done = new RegExp(`^${PREVIEW_DONE_TEXT}(\\d+) change\\(s\\) pending$`);
+  for (const line of lines) {
+    if (!line.startsWith(prefix)) continue;
+    const rest = line.slice(prefix.length);
+    const c = change.exec(rest);
+    if (c) changes.push({ step: c[1], change: c[2] });
+    const d = done.exec(rest);
+    if (d) counts.push(Number(d[1]));
+  }
+  const pending = counts.length === 1 ? counts[0] : undefined;
+  if (pending !== undefined && pending === changes.length) {
+    if (r.code === 0 && pending === 0) return { host, pending, changes };
+    if (r.code === PREVIEW_PENDING_EXIT && pending > 0) return { host, pending, changes };
+  }
+  const why =
+    counts.length === 0
+      ? `exit ${r.code} without the "${PREVIEW_DONE_TEXT}N change(s) pending" line, so it did not run to the end`
+      : counts.length > 1
+        ? `exit ${r.code} with ${counts.length} DONE lines`
+        : `exit ${r.code}, ${changes.length} CHANGE line(s) but "${PREVIEW_DONE_TEXT}${pending} change(s) pending"`;
+  const output = (String(r.stderr ?? "") || String(r.stdout ?? "")).trim().slice(-2000);
+  throw new PreviewCheckError(`apply.sh --dry-run on ${host} could not preview the host (${why})${output ? `: ${output}` : ""}`);
 }

@@ -12,7 +12,7 @@
  * - Files: only the paths in HOST_LAYOUT.
  */
 import { DesiredHost, hostNeedsConntrack } from "../model";
-import { HostPlan, planStep } from "../plan";
+import { HostPlan, planStep, sha256 } from "../plan";
 import { aliasChains } from "./iptables";
 import { ipvsRules, ipvsServiceKey } from "./ipvsadm";
 import { HOST_LAYOUT as L } from "./layout";
@@ -105,10 +105,15 @@ UNIT_NAME=${shQuote(L.unitName)}
 UNIT_FILE=${shQuote(L.unitFile)}
 APPLY_SCRIPT=${shQuote(L.applyScript)}
 RULE_COMMENT=${shQuote(L.ruleComment)}
+# Kernel and systemd paths, named once (the unit tests point them at a fake tree).
+PROC_SYS=/proc/sys
+SYS_MODULE=/sys/module
+SYSTEMD_DIR=/run/systemd/system
 CHAINS=${shQuote(chains.map((c) => `${c.command}:${c.chain}:${c.parent}`).join(" "))}
 REQUIRES_CONNTRACK=${hostNeedsConntrack(host) ? 1 : 0}
 TAB=$(printf '\\t')
 STEP=${kind}
+DRY_RUN=0
 
 log() { printf 'cdktf-ipvs %s [%s] %s\\n' "$HOST_NAME" "$STEP" "$*"; }
 die() { printf 'cdktf-ipvs %s [%s] ERROR: %s\\n' "$HOST_NAME" "$STEP" "$*" >&2; exit 1; }
@@ -140,7 +145,7 @@ check_generation() {
 }
 
 # /proc/sys path of a dotted sysctl name.
-sysctl_path() { printf '/proc/sys/%s' "$(printf '%s' "$1" | tr . /)"; }
+sysctl_path() { printf '%s/%s' "$PROC_SYS" "$(printf '%s' "$1" | tr . /)"; }
 
 # --- desired state (validated at synth time; quoted heredocs, nothing expands) ---
 ${textFunction("desired_modules", modules.join("\n"))}
@@ -166,8 +171,14 @@ ipvs_diff() {
 ipvs_changes() {
   need ipvsadm "apt-get install ipvsadm"
   desired_ipvs_rules >"$TMP/desired.ipvs"
-  ipvsadm -Sn >"$TMP/live.ipvs" || die "ipvsadm -Sn failed (is ip_vs loaded?)"
-  ipvsadm -Ln --thresholds >"$TMP/thresholds.ipvs" 2>/dev/null || : >"$TMP/thresholds.ipvs"
+  if [ "$DRY_RUN" = 1 ] && [ ! -d "$SYS_MODULE/ip_vs" ]; then
+    # ipvsadm would load ip_vs, and a preview loads nothing; without ip_vs there is no IPVS table.
+    : >"$TMP/live.ipvs"
+    : >"$TMP/thresholds.ipvs"
+  else
+    ipvsadm -Sn >"$TMP/live.ipvs" || die "ipvsadm -Sn failed (is ip_vs loaded?)"
+    ipvsadm -Ln --thresholds >"$TMP/thresholds.ipvs" 2>/dev/null || : >"$TMP/thresholds.ipvs"
+  fi
   ipvs_diff "$TMP/desired.ipvs" "$TMP/thresholds.ipvs" "$TMP/live.ipvs" "$1" >"$TMP/changes"
 }
 
@@ -178,14 +189,20 @@ ipt_jump_present() { ipt_jump -C "$1" "$2" "$3" 2>/dev/null; }
 ipt_rule_count() { "$1" -w -t nat -S "$2" 2>/dev/null | grep -c '^-A ' || true; }
 want_rule_count() { desired_alias_rules "$1" "$2" | grep -c . || true; }
 
+# ipt_rule_lists COMMAND CHAIN: the desired rules and the chain's listed ones, as "-A CHAIN ..."
+# lines, into $TMP/want.rules and $TMP/have.rules.
+ipt_rule_lists() {
+  desired_alias_rules "$1" "$2" | sed "s/^/-A $2 /" >"$TMP/want.rules"
+  { "$1" -w -t nat -S "$2" 2>/dev/null || true; } | grep '^-A ' | sed 's/ --comment "\\([^" ]*\\)"/ --comment \\1/' >"$TMP/have.rules" || true
+}
+
 # 0 when our chain holds exactly the desired rules. One listing compared as text (iptables 1.8
 # prints our rules as we write them, for both backends, but quotes a comment that has anything
 # but letters, digits, _ and -; ours never hold spaces or quotes, so unquoting is lossless); only
 # if the text still differs, e.g. on another iptables version, ask for each rule with -C (one call
 # per rule: slow with thousands of aliases).
 ipt_rules_match() {
-  desired_alias_rules "$1" "$2" | sed "s/^/-A $2 /" >"$TMP/want.rules"
-  { "$1" -w -t nat -S "$2" 2>/dev/null || true; } | grep '^-A ' | sed 's/ --comment "\\([^" ]*\\)"/ --comment \\1/' >"$TMP/have.rules" || true
+  ipt_rule_lists "$1" "$2"
   cmp -s "$TMP/want.rules" "$TMP/have.rules" && return 0
   [ "$(wc -l <"$TMP/have.rules")" -eq "$(wc -l <"$TMP/want.rules")" ] || return 1
   desired_alias_rules "$1" "$2" >"$TMP/rules"
@@ -321,66 +338,183 @@ export function readDesiredState(applyScript: string): DesiredHost | undefined {
   return value as DesiredHost;
 }
 
+/** What an apply.sh --dry-run prints as its last line: `cdktf-ipvs <host> [preview] DONE: N change(s) pending`. */
+export const PREVIEW_DONE_TEXT = "DONE: ";
+/** What an apply.sh --dry-run prints before each change: `cdktf-ipvs <host> [preview] <step> CHANGE: <text>`. */
+export const PREVIEW_CHANGE_TEXT = "CHANGE: ";
+/** apply.sh --dry-run's exit code when changes are pending (0: nothing to change). */
+export const PREVIEW_PENDING_EXIT = 3;
+
+/** The line of apply.sh that carries its own fingerprint (see applyScript). */
+const SCRIPT_ID_LINE = "SCRIPT_ID=";
+
+/**
+ * apply.sh. Each step is two functions: step_X_plan reads the live state, works out the changes
+ * into $TMP and names each one with `change`; step_X_apply makes exactly those changes. A real
+ * run does plan then apply per step (under the lock, in order); `--dry-run` runs only the plans
+ * and prints the changes, so the preview and the apply can never disagree about what to change.
+ *
+ * The script carries its own fingerprint (SCRIPT_ID: sha256 of the script with that line empty),
+ * so a preview read from stdin (`sh -s -- --dry-run`, which has no file to compare) can still tell
+ * whether the installed /var/lib/cdktf-ipvs/apply.sh is this very script.
+ */
 function applyScript(plan: HostPlan): string {
-  const usage = "apply.sh [--generation ID] [--boot] [modules|sysctls|ipvs|aliases|boot ...]  (default: all, in order)";
-  return `${prelude(plan, "apply", usage)}
+  const usage = "apply.sh [--dry-run] [--generation ID] [--boot] [modules|sysctls|ipvs|aliases|boot ...]  (default: all, in order; --dry-run: print the changes and change nothing, exit 3 when any are pending)";
+  const text = `${prelude(plan, "apply", usage)}
 ${DESIRED_STATE_MARKER}${JSON.stringify(plan.host)}
-# install_file PATH MODE: content on stdin; writes only when it differs, atomically.
-install_file() {
-  cat >"$1.cdktf-ipvs.tmp"
-  if [ -f "$1" ] && cmp -s "$1.cdktf-ipvs.tmp" "$1"; then
-    rm -f "$1.cdktf-ipvs.tmp"
-    log "$1 unchanged"
-    FILE_CHANGED=0
+${SCRIPT_ID_LINE}
+CHANGES=0
+FILE_N=0
+
+# change TEXT: one change this run makes. A preview prints it; a real run stays quiet here, as its
+# step_X_apply logs what it did.
+change() {
+  CHANGES=$((CHANGES + 1))
+  if [ "$DRY_RUN" = 1 ]; then printf 'cdktf-ipvs %s [preview] %s ${PREVIEW_CHANGE_TEXT}%s\\n' "$HOST_NAME" "$STEP" "$*"; fi
+}
+
+# plan_file PATH MODE CONTENT-FUNCTION: PATH is to be written when its content differs.
+plan_file() {
+  FILE_N=$((FILE_N + 1))
+  "$3" >"$TMP/file.$FILE_N"
+  if [ -f "$1" ] && cmp -s "$TMP/file.$FILE_N" "$1"; then
+    printf '%s\\t%s\\t%s\\t0\\n' "$1" "$2" "$TMP/file.$FILE_N" >>"$TMP/files.$STEP"
   else
-    chmod "$2" "$1.cdktf-ipvs.tmp"
-    mv -f "$1.cdktf-ipvs.tmp" "$1"
-    log "wrote $1"
-    FILE_CHANGED=1
+    printf '%s\\t%s\\t%s\\t1\\n' "$1" "$2" "$TMP/file.$FILE_N" >>"$TMP/files.$STEP"
+    if [ -f "$1" ]; then change "write $1 (content differs)"; else change "write $1 (new file)"; fi
   fi
 }
 
-step_modules() {
+# 0 when FILE is this very script: compared byte for byte when we run from a file, else (a preview
+# from stdin) by the fingerprint, which covers every other byte of the script.
+same_as_self() {
+  [ -f "$1" ] || return 1
+  if [ -f "$SELF" ]; then
+    cmp -s "$SELF" "$1"
+    return
+  fi
+  need sha256sum "coreutils"
+  grep -qx "SCRIPT_ID=$SCRIPT_ID" "$1" || return 1
+  [ "$(sed 's/^SCRIPT_ID=.*/SCRIPT_ID=/' "$1" | sha256sum | cut -d ' ' -f 1)" = "$SCRIPT_ID" ]
+}
+
+# apply_files: writes the files this step's plan marked (atomically); the rest are unchanged.
+# FILE_CHANGED tells about the last file.
+apply_files() {
+  [ -f "$TMP/files.$STEP" ] || return 0
+  while IFS="$TAB" read -r path mode src write; do
+    if [ "$write" = 1 ]; then
+      mkdir -p "$(dirname "$path")"
+      cat "$src" >"$path.cdktf-ipvs.tmp"
+      chmod "$mode" "$path.cdktf-ipvs.tmp"
+      mv -f "$path.cdktf-ipvs.tmp" "$path"
+      log "wrote $path"
+      FILE_CHANGED=1
+    else
+      log "$path unchanged"
+      FILE_CHANGED=0
+    fi
+  done <"$TMP/files.$STEP"
+}
+
+# --- state: the directory apply keeps its records in ---
+state_plan() {
+  for dir in "$STATE_DIR" "$GENERATIONS"; do
+    [ -d "$dir" ] || change "create directory $dir"
+  done
+  if [ -d "$STATE_DIR" ] && [ -z "$(find "$STATE_DIR" -prune -perm 0700)" ]; then change "chmod 700 $STATE_DIR"; fi
+}
+
+state_apply() {
+  mkdir -p "$STATE_DIR" "$GENERATIONS"
+  chmod 700 "$STATE_DIR"
+}
+
+# --- modules ---
+step_modules_plan() {
   need modprobe "kmod"
   desired_modules >"$TMP/modules"
+  : >"$TMP/modules.load"
   while read -r module; do
-    if [ -d "/sys/module/$module" ]; then
-      log "module $module already loaded"
-    else
+    [ ! -d "$SYS_MODULE/$module" ] || continue
+    printf '%s\\n' "$module" >>"$TMP/modules.load"
+    change "load kernel module $module"
+  done <"$TMP/modules"
+  plan_file "$MODULES_FILE" 0644 content_modules_conf
+}
+
+step_modules_apply() {
+  while read -r module; do
+    if grep -qxF -e "$module" "$TMP/modules.load"; then
       modprobe "$module" || die "modprobe $module failed"
       log "loaded module $module"
+    else
+      log "module $module already loaded"
     fi
   done <"$TMP/modules"
-  mkdir -p "$(dirname "$MODULES_FILE")"
-  content_modules_conf | install_file "$MODULES_FILE" 0644
+  apply_files
 }
 
-# Remembers a sysctl's value from before our first change, so destroy can put it back.
-remember_original() {
-  touch "$SYSCTL_ORIGINALS"
-  if ! grep -q "^$1 " "$SYSCTL_ORIGINALS"; then printf '%s %s\\n' "$1" "$2" >>"$SYSCTL_ORIGINALS"; fi
+# --- sysctls ---
+# The module a sysctl appears with, for one that is missing before the modules step ran.
+sysctl_module() {
+  case $1 in
+    net.ipv4.vs.* | net.ipv6.vs.*) echo ip_vs ;;
+    *) : ;;
+  esac
 }
 
-step_sysctls() {
+# $TMP/sysctls.plan: set|keep KEY VALUE HAVE (TAB-separated; a value may hold spaces or tabs,
+# HAVE is last); $TMP/sysctls.remember: values from before our first
+# change, which destroy puts back.
+step_sysctls_plan() {
   desired_sysctls >"$TMP/sysctls"
+  : >"$TMP/sysctls.plan"
+  : >"$TMP/sysctls.remember"
   while read -r key value; do
     path=$(sysctl_path "$key")
-    [ -e "$path" ] || die "sysctl $key does not exist on this kernel ($path missing; is its module loaded?)"
+    if [ ! -e "$path" ]; then
+      module=$(sysctl_module "$key")
+      if [ "$DRY_RUN" = 1 ] && [ -n "$module" ] && [ ! -d "$SYS_MODULE/$module" ]; then
+        printf '%s ?\\n' "$key" >>"$TMP/sysctls.remember"
+        change "$key: (not present until $module is loaded) -> $value"
+        continue
+      fi
+      die "sysctl $key does not exist on this kernel ($path missing; is its module loaded?)"
+    fi
     have=$(cat "$path")
-    remember_original "$key" "$have"
+    if ! grep -q "^$key " "$SYSCTL_ORIGINALS" 2>/dev/null; then printf '%s %s\\n' "$key" "$have" >>"$TMP/sysctls.remember"; fi
     if [ "$have" = "$value" ]; then
-      log "$key = $value (unchanged)"
+      printf 'keep\\t%s\\t%s\\t%s\\n' "$key" "$value" "$have" >>"$TMP/sysctls.plan"
     else
-      printf '%s\\n' "$value" >"$path" || die "cannot set $key to $value"
-      [ "$(cat "$path")" = "$value" ] || die "$key did not take the value $value"
-      log "$key: $have -> $value"
+      printf 'set\\t%s\\t%s\\t%s\\n' "$key" "$value" "$have" >>"$TMP/sysctls.plan"
+      change "$key: $have -> $value"
     fi
   done <"$TMP/sysctls"
-  mkdir -p "$(dirname "$SYSCTL_FILE")"
-  content_sysctl_conf | install_file "$SYSCTL_FILE" 0644
+  if [ -s "$TMP/sysctls.remember" ]; then
+    change "write $SYSCTL_ORIGINALS (remember for destroy: $(cut -d ' ' -f 1 "$TMP/sysctls.remember" | tr '\\n' ' ' | sed 's/ $//'))"
+  fi
+  plan_file "$SYSCTL_FILE" 0644 content_sysctl_conf
 }
 
-# One IPVS change for the log; "-" marks an empty field in the diff's output.
+step_sysctls_apply() {
+  # Originals first, so an interrupted run still knows what to put back.
+  if [ -s "$TMP/sysctls.remember" ]; then cat "$TMP/sysctls.remember" >>"$SYSCTL_ORIGINALS"; fi
+  while IFS="$TAB" read -r action key value have; do
+    if [ "$action" = keep ]; then
+      log "$key = $value (unchanged)"
+      continue
+    fi
+    path=$(sysctl_path "$key")
+    printf '%s\\n' "$value" >"$path" || die "cannot set $key to $value"
+    [ "$(cat "$path")" = "$value" ] || die "$key did not take the value $value"
+    log "$key: $have -> $value"
+  done <"$TMP/sysctls.plan"
+  apply_files
+}
+
+# --- ipvs ---
+# One IPVS change in words; "-" marks an empty field in the diff's output.
 describe_change() {
   case $1 in
     ADD_SERVICE | EDIT_SERVICE) text="$1 $2 $4" ;;
@@ -392,9 +526,12 @@ describe_change() {
   printf '%s' "$text"
 }
 
-step_ipvs() {
-  touch "$OWNED_SERVICES"
-  ipvs_changes "$OWNED_SERVICES"
+# $TMP/batch: the ipvsadm -R lines; $TMP/owned: services owned while they change (what we owned
+# plus what we declare); $TMP/owned.after: what we own after.
+step_ipvs_plan() {
+  need ipvsadm "apt-get install ipvsadm"
+  if [ -f "$OWNED_SERVICES" ]; then cat "$OWNED_SERVICES" >"$TMP/owned.before"; else : >"$TMP/owned.before"; fi
+  ipvs_changes "$TMP/owned.before"
   if grep -q '^FOREIGN' "$TMP/changes"; then
     while IFS="$TAB" read -r action key rs want have; do
       [ "$action" = FOREIGN ] || continue
@@ -402,11 +539,8 @@ step_ipvs() {
     done <"$TMP/changes"
     die "refusing to take over IPVS services cdktf-ipvs does not own"
   fi
-  # Own the desired services before changing anything, so an interrupted run leaves nothing unowned.
-  { cat "$OWNED_SERVICES"; desired_ipvs_keys; } | sort -u >"$TMP/owned"
-  cp "$TMP/owned" "$OWNED_SERVICES"
   : >"$TMP/batch"
-  changes=0
+  : >"$TMP/ipvs.log"
   while IFS="$TAB" read -r action key rs want have; do
     case $action in
       DEL_REAL) printf -- '-d %s -r %s\\n' "$key" "$rs" ;;
@@ -417,10 +551,24 @@ step_ipvs() {
       EDIT_REAL) printf -- '-e %s -r %s %s\\n' "$key" "$rs" "$want" ;;
       *) die "internal: unknown IPVS change $action" ;;
     esac >>"$TMP/batch"
-    # Every change up to 50 by name; past that a count, so a big first apply stays readable.
-    changes=$((changes + 1))
-    [ "$changes" -gt 50 ] || log "$(describe_change "$action" "$key" "$rs" "$want" "$have")"
+    text=$(describe_change "$action" "$key" "$rs" "$want" "$have")
+    printf '%s\\n' "$text" >>"$TMP/ipvs.log"
+    change "$text"
   done <"$TMP/changes"
+  { cat "$TMP/owned.before"; desired_ipvs_keys; } | sort -u >"$TMP/owned"
+  desired_ipvs_keys >"$TMP/owned.after"
+  if [ ! -f "$OWNED_SERVICES" ] || ! cmp -s "$TMP/owned.after" "$OWNED_SERVICES"; then
+    change "write $OWNED_SERVICES ($(grep -c . "$TMP/owned.after" || true) IPVS service(s) owned)"
+  fi
+}
+
+step_ipvs_apply() {
+  # Own the desired services before changing anything, so an interrupted run leaves nothing unowned.
+  cp "$TMP/owned" "$OWNED_SERVICES"
+  # Every change up to 50 by name; past that a count, so a big first apply stays readable.
+  head -n 50 "$TMP/ipvs.log" >"$TMP/ipvs.head"
+  while read -r text; do log "$text"; done <"$TMP/ipvs.head"
+  changes=$(wc -l <"$TMP/ipvs.log")
   [ "$changes" -le 50 ] || log "... and $((changes - 50)) more IPVS change(s)"
   if [ -s "$TMP/batch" ]; then
     ipvsadm -R <"$TMP/batch" || die "ipvsadm -R failed; batch was: $(tr '\\n' ';' <"$TMP/batch")"
@@ -428,21 +576,76 @@ step_ipvs() {
   else
     log "IPVS services unchanged ($(desired_ipvs_keys | grep -c . || true) owned)"
   fi
-  desired_ipvs_keys >"$OWNED_SERVICES"
+  cp "$TMP/owned.after" "$OWNED_SERVICES"
+}
+
+# --- aliases ---
+# net.ipv4.vs.conntrack as the aliases step will find it: in a preview the sysctls step planned
+# before it has not set anything, so its desired value counts.
+conntrack_for_aliases() {
+  if [ "$DRY_RUN" = 1 ] && [ -f "$TMP/sysctls" ] && grep -q '^net\\.ipv4\\.vs\\.conntrack ' "$TMP/sysctls"; then
+    awk '$1 == "net.ipv4.vs.conntrack" { print $2 }' "$TMP/sysctls"
+  else
+    cat "$PROC_SYS/net/ipv4/vs/conntrack" 2>/dev/null || echo missing
+  fi
+}
+
+# Names the changes that bring a chain that is not in sync to the desired rules.
+describe_alias_changes() {
+  if ! ipt_chain_exists "$1" "$2"; then
+    change "$1 nat: create chain $2"
+    desired_alias_rules "$1" "$2" >"$TMP/rules"
+    while read -r rule; do change "$1 nat $2: add rule $rule"; done <"$TMP/rules"
+  else
+    ipt_rule_lists "$1" "$2"
+    awk -v chain="$2" '
+      FILENAME == ARGV[1] { want[$0] = 1; next }
+      { have[$0] = 1; if (!($0 in want)) print "delete rule " substr($0, length("-A " chain " ") + 1) }
+      END { while ((getline line <ARGV[1]) > 0) if (!(line in have)) print "add rule " substr(line, length("-A " chain " ") + 1) }
+    ' "$TMP/want.rules" "$TMP/have.rules" >"$TMP/rule.changes"
+    if [ -s "$TMP/rule.changes" ]; then
+      while read -r text; do change "$1 nat $2: $text"; done <"$TMP/rule.changes"
+    elif ! ipt_rules_match "$1" "$2"; then
+      change "$1 nat $2: rewrite its $(want_rule_count "$1" "$2") rule(s) (duplicate rules, or rules in another form)"
+    fi
+  fi
+  ipt_jump_present "$1" "$2" "$3" || change "$1 nat: insert jump $3 -> $2 first"
+}
+
+# alias_action COMMAND CHAIN: what the plan decided for the chain (keep, converge, remove, none).
+alias_action() { awk -v c="$1" -v ch="$2" '$1 == c && $2 == ch { print $3 }' "$TMP/aliases.plan"; }
+
+step_aliases_plan() {
+  if [ "$REQUIRES_CONNTRACK" = 1 ]; then
+    conntrack=$(conntrack_for_aliases)
+    [ "$conntrack" = 1 ] || die "net.ipv4.vs.conntrack is $conntrack, not 1: refusing to install alias rules (IPVS would drop their conntrack entries and replies would leave from the service port). Run the sysctls step first."
+  fi
+  : >"$TMP/aliases.plan"
+  for entry in $CHAINS; do
+    split_chain_entry "$entry"
+    want=$(want_rule_count "$cmd" "$chain")
+    if [ "$want" = 0 ]; then
+      action=none
+      if command -v "$cmd" >/dev/null 2>&1; then
+        if ipt_jump_present "$cmd" "$chain" "$parent"; then action=remove; change "$cmd nat: remove jump $parent -> $chain"; fi
+        if ipt_chain_exists "$cmd" "$chain"; then action=remove; change "$cmd nat: remove chain $chain ($(ipt_rule_count "$cmd" "$chain") rule(s))"; fi
+      fi
+    else
+      need "$cmd" "apt-get install iptables"
+      need "$cmd-restore" "apt-get install iptables"
+      if ipt_chain_in_sync "$cmd" "$chain" "$parent"; then
+        action=keep
+      else
+        action=converge
+        describe_alias_changes "$cmd" "$chain" "$parent"
+      fi
+    fi
+    printf '%s %s %s\\n' "$cmd" "$chain" "$action" >>"$TMP/aliases.plan"
+  done
 }
 
 converge_alias_chain() {
   want=$(want_rule_count "$1" "$2")
-  if [ "$want" = 0 ]; then
-    remove_alias_chain "$1" "$2" "$3"
-    return 0
-  fi
-  need "$1" "apt-get install iptables"
-  need "$1-restore" "apt-get install iptables"
-  if ipt_chain_in_sync "$1" "$2" "$3"; then
-    log "$1 nat $2: $want rule(s) unchanged"
-    return 0
-  fi
   {
     printf '*nat\\n:%s - [0:0]\\n' "$2"
     desired_alias_rules "$1" "$2" | while read -r rule; do printf -- '-A %s %s\\n' "$2" "$rule"; done
@@ -458,27 +661,42 @@ converge_alias_chain() {
   ipt_chain_in_sync "$1" "$2" "$3" || die "$1 nat $2 is still not as desired after restore"
 }
 
-step_aliases() {
-  if [ "$REQUIRES_CONNTRACK" = 1 ]; then
-    conntrack=$(cat /proc/sys/net/ipv4/vs/conntrack 2>/dev/null || echo missing)
-    [ "$conntrack" = 1 ] || die "net.ipv4.vs.conntrack is $conntrack, not 1: refusing to install alias rules (IPVS would drop their conntrack entries and replies would leave from the service port). Run the sysctls step first."
-  fi
+step_aliases_apply() {
   for entry in $CHAINS; do
     split_chain_entry "$entry"
-    converge_alias_chain "$cmd" "$chain" "$parent"
+    case $(alias_action "$cmd" "$chain") in
+      keep) log "$cmd nat $chain: $(want_rule_count "$cmd" "$chain") rule(s) unchanged" ;;
+      converge) converge_alias_chain "$cmd" "$chain" "$parent" ;;
+      remove) remove_alias_chain "$cmd" "$chain" "$parent" ;;
+      *) : ;;
+    esac
   done
 }
 
-step_boot() {
+# --- boot ---
+step_boot_plan() {
   if [ "$SELF" != "$APPLY_SCRIPT" ]; then
-    [ -f "$SELF" ] || die "cannot install the boot-time restore: run apply.sh from a file, not from stdin"
-    install_file "$APPLY_SCRIPT" 0700 <"$SELF"
+    [ -f "$SELF" ] || [ "$DRY_RUN" = 1 ] || die "cannot install the boot-time restore: run apply.sh from a file, not from stdin"
+    if same_as_self "$APPLY_SCRIPT"; then
+      printf '%s\\t0700\\t%s\\t0\\n' "$APPLY_SCRIPT" "$SELF" >>"$TMP/files.$STEP"
+    else
+      printf '%s\\t0700\\t%s\\t1\\n' "$APPLY_SCRIPT" "$SELF" >>"$TMP/files.$STEP"
+      if [ -f "$APPLY_SCRIPT" ]; then change "write $APPLY_SCRIPT (content differs)"; else change "write $APPLY_SCRIPT (new file)"; fi
+    fi
   fi
-  mkdir -p "$(dirname "$UNIT_FILE")"
-  content_boot_unit | install_file "$UNIT_FILE" 0644
-  if [ -d /run/systemd/system ]; then
+  plan_file "$UNIT_FILE" 0644 content_boot_unit
+  BOOT_ENABLE=0
+  if [ -d "$SYSTEMD_DIR" ] && ! systemctl is-enabled --quiet "$UNIT_NAME" 2>/dev/null; then
+    BOOT_ENABLE=1
+    change "systemctl enable $UNIT_NAME"
+  fi
+}
+
+step_boot_apply() {
+  apply_files
+  if [ -d "$SYSTEMD_DIR" ]; then
     [ "$FILE_CHANGED" = 0 ] || systemctl daemon-reload
-    if systemctl is-enabled --quiet "$UNIT_NAME" 2>/dev/null; then
+    if [ "$BOOT_ENABLE" = 0 ]; then
       log "$UNIT_NAME already enabled"
     else
       systemctl enable "$UNIT_NAME" >/dev/null 2>&1 || die "systemctl enable $UNIT_NAME failed"
@@ -489,10 +707,43 @@ step_boot() {
   fi
 }
 
+# A preview must leave nothing behind, so it never creates the lock file. When the file exists (an
+# apply ran since boot; /run is emptied at every boot) it waits for a shared lock on it, opened
+# read-only, so it never reads a half-applied host; when it does not, no apply has run since boot.
+take_read_lock() {
+  [ -f "$LOCK_FILE" ] || return 0
+  need flock "util-linux"
+  exec 9<"$LOCK_FILE"
+  flock -s -w 300 9 || die "another cdktf-ipvs run has held $LOCK_FILE for 300 s; giving up"
+}
+
+# plan_generation: the generation record a run with --generation writes after the step.
+plan_generation() {
+  [ -n "$GENERATION" ] || return 0
+  [ "$(cat "$GENERATIONS/$STEP" 2>/dev/null || true)" = "$GENERATION" ] || change "write $GENERATIONS/$STEP (generation $GENERATION)"
+}
+
+# --dry-run: every step's plan, nothing applied. Its scratch folder in /run goes on exit. Last line:
+# "DONE: N change(s) pending"; exit 0 when N is 0, else ${PREVIEW_PENDING_EXIT}.
+preview() {
+  take_read_lock
+  make_tmp
+  STEP=state
+  state_plan
+  for STEP in $STEPS; do
+    "step_\${STEP}_plan"
+    plan_generation
+  done
+  STEP=preview
+  log "${PREVIEW_DONE_TEXT}$CHANGES change(s) pending"
+  [ "$CHANGES" = 0 ] || exit ${PREVIEW_PENDING_EXIT}
+}
+
 main() {
   GENERATION="" BOOT=0 STEPS=""
   while [ $# -gt 0 ]; do
     case $1 in
+      --dry-run) DRY_RUN=1; shift ;;
       --generation) [ $# -ge 2 ] || die "--generation needs a value"; check_generation "$2"; GENERATION=$2; shift 2 ;;
       --boot) BOOT=1; shift ;;
       modules | sysctls | ipvs | aliases | boot) STEPS="$STEPS $1"; shift ;;
@@ -506,13 +757,17 @@ main() {
   SELF=$0
   FILE_CHANGED=0
   require_root
-  mkdir -p "$STATE_DIR" "$GENERATIONS"
-  chmod 700 "$STATE_DIR"
+  if [ "$DRY_RUN" = 1 ]; then
+    preview
+    return 0
+  fi
+  state_apply
   take_lock
   make_tmp
   for STEP in $STEPS; do
     log "begin"
-    "step_$STEP"
+    "step_\${STEP}_plan"
+    "step_\${STEP}_apply"
     if [ -n "$GENERATION" ]; then printf '%s\\n' "$GENERATION" >"$GENERATIONS/$STEP"; fi
     log "done"
   done
@@ -520,6 +775,11 @@ main() {
 
 main "$@"
 `;
+  const lines = text.split("\n");
+  const at = lines.indexOf(SCRIPT_ID_LINE);
+  if (at < 0 || lines.filter((l) => l.startsWith(SCRIPT_ID_LINE)).length !== 1) throw new Error("internal: apply.sh must have exactly one SCRIPT_ID line");
+  lines[at] = `${SCRIPT_ID_LINE}${sha256(text)}`;
+  return lines.join("\n");
 }
 
 function verifyScript(plan: HostPlan): string {
@@ -534,7 +794,7 @@ drift() {
 verify_modules() {
   desired_modules >"$TMP/modules"
   while read -r module; do
-    [ -d "/sys/module/$module" ] || drift "kernel module $module is not loaded"
+    [ -d "$SYS_MODULE/$module" ] || drift "kernel module $module is not loaded"
   done <"$TMP/modules"
 }
 
@@ -613,7 +873,7 @@ verify_persistence() {
   verify_file "$SYSCTL_FILE" content_sysctl_conf
   verify_file "$UNIT_FILE" content_boot_unit
   [ -f "$APPLY_SCRIPT" ] || drift "boot-time restore script $APPLY_SCRIPT is missing"
-  if [ -d /run/systemd/system ]; then
+  if [ -d "$SYSTEMD_DIR" ]; then
     systemctl is-enabled --quiet "$UNIT_NAME" 2>/dev/null || drift "$UNIT_NAME is not enabled: nothing restores IPVS and aliases at boot"
   fi
 }
@@ -644,14 +904,14 @@ function destroyScript(plan: HostPlan): string {
   const usage = `destroy.sh [--generation ID] [${plan.destroyOrder.join("|")} ...]  (default: all, in the order ${order})`;
   return `${prelude(plan, "destroy", usage)}
 undo_boot() {
-  if [ -d /run/systemd/system ] && systemctl is-enabled --quiet "$UNIT_NAME" 2>/dev/null; then
+  if [ -d "$SYSTEMD_DIR" ] && systemctl is-enabled --quiet "$UNIT_NAME" 2>/dev/null; then
     systemctl disable "$UNIT_NAME" >/dev/null 2>&1 || die "systemctl disable $UNIT_NAME failed"
     log "disabled $UNIT_NAME"
   fi
   if [ -f "$UNIT_FILE" ]; then
     rm -f "$UNIT_FILE"
     log "removed $UNIT_FILE"
-    [ ! -d /run/systemd/system ] || systemctl daemon-reload
+    [ ! -d "$SYSTEMD_DIR" ] || systemctl daemon-reload
   fi
 }
 
@@ -664,7 +924,7 @@ undo_aliases() {
 
 undo_ipvs() {
   [ -f "$OWNED_SERVICES" ] || { log "no IPVS services owned"; return 0; }
-  if command -v ipvsadm >/dev/null 2>&1 && [ -d /sys/module/ip_vs ]; then
+  if command -v ipvsadm >/dev/null 2>&1 && [ -d "$SYS_MODULE/ip_vs" ]; then
     ipvsadm -Sn >"$TMP/live.ipvs"
     while read -r key; do
       [ -n "$key" ] || continue

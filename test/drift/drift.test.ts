@@ -1,9 +1,9 @@
 import { buildDesiredHost } from "../../lib/model";
-import { DriftCheckError, HostRunner, RunResult, checkDrift, parseSshTarget } from "../../lib/drift";
+import { DriftCheckError, HostRunner, PreviewCheckError, RunResult, SshRunner, checkDrift, parseSshTarget, previewHost } from "../../lib/drift";
 import { runCli } from "../../lib/cli";
 import { planHost } from "../../lib/plan";
 import { renderHost } from "../../lib/render";
-import { VERIFY_OK_TEXT } from "../../lib/render/scripts";
+import { PREVIEW_CHANGE_TEXT, PREVIEW_DONE_TEXT, PREVIEW_PENDING_EXIT, VERIFY_OK_TEXT } from "../../lib/render/scripts";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -200,5 +200,76 @@ describe("drift --ssh: the SSH endpoint is checked against the host's services",
   test("another port, or a host that declares its own ssh, is checked as before", () => {
     expect(driftWith(seedHost(), "root@172.16.1.8:22")).toMatchObject({ code: 0, connected: 1 });
     expect(driftWith({ ...seedHost(), ssh: { host: "10.0.0.9", port: 22 } }, "root@172.16.1.8:1000")).toMatchObject({ code: 0, connected: 1 });
+  });
+});
+
+describe("previewHost (apply.sh --dry-run over the runner)", () => {
+  const P = "cdktf-ipvs lb1 [preview]";
+  class Recorder implements HostRunner {
+    calls: { script: string; args?: readonly string[] }[] = [];
+    constructor(private readonly answer: RunResult) {}
+    run(script: string, args?: readonly string[]): RunResult {
+      this.calls.push({ script, args });
+      return this.answer;
+    }
+  }
+
+  test("runs the apply.sh rendered from the same model, with --dry-run", () => {
+    const fake = new Recorder({ code: 0, stdout: `${P} DONE: 0 change(s) pending\n`, stderr: "" });
+    expect(previewHost(host, fake)).toEqual({ host: "lb1", pending: 0, changes: [] });
+    expect(fake.calls[0].args).toEqual(["--dry-run"]);
+    expect(fake.calls[0].script).toBe(renderHost(planHost(host)).scripts["apply.sh"]);
+  });
+
+  test("reads each CHANGE line with its step", () => {
+    const stdout = [
+      "Welcome to lb1",
+      `${P} sysctls CHANGE: net.ipv4.vs.conntrack: 0 -> 1`,
+      `${P} ipvs CHANGE: ADD_REAL -t 172.16.1.8:1000 -r 172.16.1.8:1001 -m -w 1`,
+      `${P} DONE: 2 change(s) pending`,
+    ].join("\n");
+    expect(previewHost(host, new Recorder({ code: 3, stdout, stderr: "" }))).toEqual({
+      host: "lb1",
+      pending: 2,
+      changes: [
+        { step: "sysctls", change: "net.ipv4.vs.conntrack: 0 -> 1" },
+        { step: "ipvs", change: "ADD_REAL -t 172.16.1.8:1000 -r 172.16.1.8:1001 -m -w 1" },
+      ],
+    });
+  });
+
+  test.each([
+    ["no answer at all", { code: 255, stdout: "", stderr: "ssh: connect to host 127.0.0.1 port 1: Connection refused" }],
+    ["exit 0 without the DONE line (a banner only)", { code: 0, stdout: "Welcome\n", stderr: "" }],
+    ["the apply would refuse (exit 1, ERROR on stderr)", { code: 1, stdout: "", stderr: "cdktf-ipvs lb1 [ipvs] ERROR: refusing to take over IPVS services cdktf-ipvs does not own" }],
+    ["exit 0 with changes", { code: 0, stdout: `${P} ipvs CHANGE: x\n${P} DONE: 1 change(s) pending\n`, stderr: "" }],
+    ["exit 3 without changes", { code: 3, stdout: `${P} DONE: 0 change(s) pending\n`, stderr: "" }],
+    ["a count that does not match the CHANGE lines", { code: 3, stdout: `${P} ipvs CHANGE: x\n${P} DONE: 2 change(s) pending\n`, stderr: "" }],
+    ["two DONE lines", { code: 0, stdout: `${P} DONE: 0 change(s) pending\n${P} DONE: 0 change(s) pending\n`, stderr: "" }],
+    ["another host's DONE line", { code: 0, stdout: "cdktf-ipvs lb2 [preview] DONE: 0 change(s) pending\n", stderr: "" }],
+    ["the DONE line quoted inside another line", { code: 0, stdout: `echo '${P} DONE: 0 change(s) pending'\n`, stderr: "" }],
+  ])("%s is 'could not check' (PreviewCheckError)", (_, answer) => {
+    expect(() => previewHost(host, new Recorder(answer))).toThrow(PreviewCheckError);
+  });
+
+  test("the lines it reads are the ones apply.sh prints", () => {
+    const apply = renderHost(planHost(host)).scripts["apply.sh"];
+    expect(apply).toContain(`printf 'cdktf-ipvs %s [preview] %s ${PREVIEW_CHANGE_TEXT}%s\\n' "$HOST_NAME" "$STEP" "$*"`);
+    expect(apply).toContain(`log "${PREVIEW_DONE_TEXT}$CHANGES change(s) pending"`);
+    expect(apply).toContain(`STEP=preview\n  log "${PREVIEW_DONE_TEXT}`);
+    expect(apply).toContain(`exit ${PREVIEW_PENDING_EXIT}`);
+  });
+});
+
+describe("SshRunner passes arguments to sh -s, quoted for the remote shell", () => {
+  test("the remote command line", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cdktf-ipvs-ssh-"));
+    // A fake ssh that prints its arguments and what it read.
+    fs.writeFileSync(path.join(dir, "ssh"), '#!/bin/sh\nfor a in "$@"; do printf "[%s]" "$a"; done; echo; cat\n', { mode: 0o755 });
+    const ssh = path.join(dir, "ssh");
+    const r = new SshRunner({ host: "127.0.0.1", port: 2222, user: "root" }, ssh).run("echo hi\n", ["--dry-run", "it's"]);
+    expect(r.stdout).toContain("[root@127.0.0.1][sh -s -- '--dry-run' 'it'\\''s']");
+    expect(r.stdout).toContain("echo hi");
+    expect(new SshRunner({ host: "h" }, ssh).run("x").stdout).toContain("[root@h][sh -s]");
   });
 });

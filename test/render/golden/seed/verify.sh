@@ -22,10 +22,15 @@ UNIT_NAME='cdktf-ipvs.service'
 UNIT_FILE='/etc/systemd/system/cdktf-ipvs.service'
 APPLY_SCRIPT='/var/lib/cdktf-ipvs/apply.sh'
 RULE_COMMENT='cdktf-ipvs'
+# Kernel and systemd paths, named once (the unit tests point them at a fake tree).
+PROC_SYS=/proc/sys
+SYS_MODULE=/sys/module
+SYSTEMD_DIR=/run/systemd/system
 CHAINS='iptables:CDKTF-IPVS-PRE:PREROUTING iptables:CDKTF-IPVS-OUT:OUTPUT ip6tables:CDKTF-IPVS-PRE:PREROUTING ip6tables:CDKTF-IPVS-OUT:OUTPUT'
 REQUIRES_CONNTRACK=1
 TAB=$(printf '\t')
 STEP=verify
+DRY_RUN=0
 
 log() { printf 'cdktf-ipvs %s [%s] %s\n' "$HOST_NAME" "$STEP" "$*"; }
 die() { printf 'cdktf-ipvs %s [%s] ERROR: %s\n' "$HOST_NAME" "$STEP" "$*" >&2; exit 1; }
@@ -57,7 +62,7 @@ check_generation() {
 }
 
 # /proc/sys path of a dotted sysctl name.
-sysctl_path() { printf '/proc/sys/%s' "$(printf '%s' "$1" | tr . /)"; }
+sysctl_path() { printf '%s/%s' "$PROC_SYS" "$(printf '%s' "$1" | tr . /)"; }
 
 # --- desired state (validated at synth time; quoted heredocs, nothing expands) ---
 desired_modules() {
@@ -185,8 +190,14 @@ END {
 ipvs_changes() {
   need ipvsadm "apt-get install ipvsadm"
   desired_ipvs_rules >"$TMP/desired.ipvs"
-  ipvsadm -Sn >"$TMP/live.ipvs" || die "ipvsadm -Sn failed (is ip_vs loaded?)"
-  ipvsadm -Ln --thresholds >"$TMP/thresholds.ipvs" 2>/dev/null || : >"$TMP/thresholds.ipvs"
+  if [ "$DRY_RUN" = 1 ] && [ ! -d "$SYS_MODULE/ip_vs" ]; then
+    # ipvsadm would load ip_vs, and a preview loads nothing; without ip_vs there is no IPVS table.
+    : >"$TMP/live.ipvs"
+    : >"$TMP/thresholds.ipvs"
+  else
+    ipvsadm -Sn >"$TMP/live.ipvs" || die "ipvsadm -Sn failed (is ip_vs loaded?)"
+    ipvsadm -Ln --thresholds >"$TMP/thresholds.ipvs" 2>/dev/null || : >"$TMP/thresholds.ipvs"
+  fi
   ipvs_diff "$TMP/desired.ipvs" "$TMP/thresholds.ipvs" "$TMP/live.ipvs" "$1" >"$TMP/changes"
 }
 
@@ -197,14 +208,20 @@ ipt_jump_present() { ipt_jump -C "$1" "$2" "$3" 2>/dev/null; }
 ipt_rule_count() { "$1" -w -t nat -S "$2" 2>/dev/null | grep -c '^-A ' || true; }
 want_rule_count() { desired_alias_rules "$1" "$2" | grep -c . || true; }
 
+# ipt_rule_lists COMMAND CHAIN: the desired rules and the chain's listed ones, as "-A CHAIN ..."
+# lines, into $TMP/want.rules and $TMP/have.rules.
+ipt_rule_lists() {
+  desired_alias_rules "$1" "$2" | sed "s/^/-A $2 /" >"$TMP/want.rules"
+  { "$1" -w -t nat -S "$2" 2>/dev/null || true; } | grep '^-A ' | sed 's/ --comment "\([^" ]*\)"/ --comment \1/' >"$TMP/have.rules" || true
+}
+
 # 0 when our chain holds exactly the desired rules. One listing compared as text (iptables 1.8
 # prints our rules as we write them, for both backends, but quotes a comment that has anything
 # but letters, digits, _ and -; ours never hold spaces or quotes, so unquoting is lossless); only
 # if the text still differs, e.g. on another iptables version, ask for each rule with -C (one call
 # per rule: slow with thousands of aliases).
 ipt_rules_match() {
-  desired_alias_rules "$1" "$2" | sed "s/^/-A $2 /" >"$TMP/want.rules"
-  { "$1" -w -t nat -S "$2" 2>/dev/null || true; } | grep '^-A ' | sed 's/ --comment "\([^" ]*\)"/ --comment \1/' >"$TMP/have.rules" || true
+  ipt_rule_lists "$1" "$2"
   cmp -s "$TMP/want.rules" "$TMP/have.rules" && return 0
   [ "$(wc -l <"$TMP/have.rules")" -eq "$(wc -l <"$TMP/want.rules")" ] || return 1
   desired_alias_rules "$1" "$2" >"$TMP/rules"
@@ -249,7 +266,7 @@ drift() {
 verify_modules() {
   desired_modules >"$TMP/modules"
   while read -r module; do
-    [ -d "/sys/module/$module" ] || drift "kernel module $module is not loaded"
+    [ -d "$SYS_MODULE/$module" ] || drift "kernel module $module is not loaded"
   done <"$TMP/modules"
 }
 
@@ -328,7 +345,7 @@ verify_persistence() {
   verify_file "$SYSCTL_FILE" content_sysctl_conf
   verify_file "$UNIT_FILE" content_boot_unit
   [ -f "$APPLY_SCRIPT" ] || drift "boot-time restore script $APPLY_SCRIPT is missing"
-  if [ -d /run/systemd/system ]; then
+  if [ -d "$SYSTEMD_DIR" ]; then
     systemctl is-enabled --quiet "$UNIT_NAME" 2>/dev/null || drift "$UNIT_NAME is not enabled: nothing restores IPVS and aliases at boot"
   fi
 }
