@@ -16,8 +16,11 @@
 import * as fs from "fs";
 import { DesiredHost, IpvsModelError, IpvsSpec, buildDesiredSpec, formatIssue } from "../model";
 import { formatPlan, planHost } from "../plan";
-import { DriftCheckError, HostRunner, PreviewCheckError, PreviewReport, SshRunner, SshTarget, checkDrift, parseSshTarget, previewHost } from "../drift";
+import { DriftCheckError, HostRunner, PreviewCheckError, PreviewReport, SshRunner, SshTarget, checkDrift, fixDrift, parseSshTarget, previewHost } from "../drift";
 import { Finding, PlanFormatError, checkHost, checkTerraformPlan, formatFinding } from "../policy";
+import { xmlText } from "../policy/report";
+import { RuleLevel } from "../policy/rule";
+import { PolicyInputError, runPolicy } from "./policy";
 import { renderHost } from "../render";
 import { Io, safeIo } from "./output";
 import { RenderOutError, writeHostFolders } from "./render-out";
@@ -34,7 +37,12 @@ const USAGE = `usage:
   cdktf-ipvs check-plan --plan PLAN.json [--strict]   (PLAN.json from: terraform show -json PLANFILE)
   cdktf-ipvs drift --spec SPEC.json --host NAME --ssh [user@]host[:port] [--identity KEY] [--no-host-key-check]
   cdktf-ipvs preview (--spec SPEC.json | --stack cdktf.out/stacks/STACK) --host NAME --ssh [user@]host[:port]
-                     [--identity KEY] [--no-host-key-check] [--json]`;
+                     [--identity KEY] [--no-host-key-check] [--json]
+  cdktf-ipvs drift --stack cdktf.out/stacks/STACK [--host NAME] [--ssh [user@]host[:port] | --user USER]
+                   [--identity KEY] [--no-host-key-check] [--fix] [--json] [--junit FILE]
+                   (every host of the stack, each at the SSH endpoint its connection names, unless --ssh)
+  cdktf-ipvs policy TARGET [--json] [--sarif FILE] [--junit FILE] [--fail-on error|warning|info]
+                   (TARGET: a cdk.tf.json, a stack dir, cdktf.out, or terraform show -json of a plan)`;
 
 /** A usage, input or IO problem: printed as is, exit 2. */
 export class CliError extends Error {
@@ -45,15 +53,16 @@ export class CliError extends Error {
 }
 
 /** Options that take no value. */
-const FLAGS = ["strict", "no-host-key-check", "json", "help"];
+const FLAGS = ["strict", "no-host-key-check", "json", "help", "fix"];
 
-/** The options each command takes; the first list is required. */
-const COMMANDS: Record<string, { required: string[]; optional: string[] }> = {
+/** The options each command takes; the first list is required; `positional` names the one plain argument it takes. */
+const COMMANDS: Record<string, { required: string[]; optional: string[]; positional?: string }> = {
   plan: { required: ["spec"], optional: [] },
   render: { required: ["spec", "out"], optional: [] },
   check: { required: ["spec"], optional: ["strict"] },
   "check-plan": { required: ["plan"], optional: ["strict"] },
-  drift: { required: ["spec", "ssh"], optional: ["host", "identity", "no-host-key-check"] },
+  drift: { required: [], optional: ["spec", "stack", "ssh", "user", "host", "identity", "no-host-key-check", "fix", "json", "junit"] },
+  policy: { required: [], optional: ["json", "sarif", "junit", "fail-on"], positional: "target" },
   preview: { required: ["ssh"], optional: ["spec", "stack", "host", "identity", "no-host-key-check", "json"] },
 };
 
@@ -73,7 +82,8 @@ function parseArgs(argv: string[]): { command: string; options: Record<string, s
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];
     if (!arg.startsWith("--")) {
-      problems.push(`unexpected argument "${arg}"`);
+      if (known.positional && !(known.positional in options)) options[known.positional] = arg;
+      else problems.push(`unexpected argument "${arg}"`);
       continue;
     }
     const name = arg.slice(2);
@@ -96,6 +106,7 @@ function parseArgs(argv: string[]): { command: string; options: Record<string, s
     i++;
   }
   for (const name of known.required) if (!(name in options) && !problems.some((p) => p.startsWith(`--${name} `))) problems.push(`--${name} is required`);
+  if (known.positional && !(known.positional in options)) problems.push(`${known.positional.toUpperCase()} is required`);
   if (problems.length > 0) throw new CliError(`${problems.join("\n")}\n${USAGE}`);
   return { command, options };
 }
@@ -213,17 +224,107 @@ function runnerFor(options: Record<string, string>, target: SshTarget, deps: Cli
   return deps.runner({ ...target, identityFile: options.identity, noHostKeyCheck: options["no-host-key-check"] === "yes" });
 }
 
-function drift(options: Record<string, string>, io: Io, deps: CliDeps): number {
-  const target = sshTargetOf(options);
-  const host = hostFromSpec(options, target);
-  const result = checkDrift(host, runnerFor(options, target, deps));
-  if (result.inSync) {
-    io.out(`${host.name}: in sync with the desired state`);
-    return 0;
+/** A host to check, and where to reach it. */
+interface DriftTarget {
+  readonly host: DesiredHost;
+  readonly target: SshTarget;
+}
+
+/**
+ * From a spec: the host --host names, at --ssh. From a stack: every host (or the one --host
+ * names), each at the SSH endpoint its connection names (as root, or --user), or at --ssh.
+ */
+function driftTargets(options: Record<string, string>): DriftTarget[] {
+  if ((options.spec === undefined) === (options.stack === undefined)) throw new CliError(`drift needs exactly one of --spec SPEC.json or --stack cdktf.out/stacks/STACK\n${USAGE}`);
+  if (options.ssh !== undefined && options.user !== undefined) throw new CliError("--user goes with the endpoints the stack names; with --ssh, give user@host[:port]");
+  if (options.spec !== undefined) {
+    if (options.ssh === undefined) throw new CliError(`--ssh is required with --spec\n${USAGE}`);
+    const target = sshTargetOf(options);
+    // The lockout guard checks the host with the --ssh endpoint; the scripts are rendered from the
+    // spec as written (as `render` and `preview` render them), so an installed apply.sh compares equal.
+    hostFromSpec(options, target);
+    return [{ host: pickHost(loadSpec(options.spec), options.host, "spec"), target }];
   }
-  io.err(`${host.name}: ${result.differences.length} difference(s) from the desired state:`);
-  for (const d of result.differences) io.err(`  - ${d}`);
-  return 1;
+  const hosts = readStackHosts(options.stack);
+  if (options.ssh !== undefined) return [{ host: pickHost(hosts, options.host, "stack"), target: sshTargetOf(options) }];
+  const chosen = options.host !== undefined ? [pickHost(hosts, options.host, "stack")] : hosts;
+  return chosen.map((host) => {
+    if (host.ssh === undefined || host.ssh.host === undefined) {
+      throw new CliError(`host "${host.name}": the stack does not name its SSH endpoint (the connection host is a Terraform reference); give --host ${host.name} --ssh user@host[:port]`);
+    }
+    return { host, target: { host: host.ssh.host, port: host.ssh.port, user: options.user ?? "root" } };
+  });
+}
+
+type DriftStatus = "in-sync" | "fixed" | "drift" | "could-not-check";
+
+interface DriftResult {
+  readonly host: string;
+  readonly endpoint: string;
+  readonly status: DriftStatus;
+  /** Differences still there (drift), or none. */
+  readonly differences: readonly string[];
+  /** With --fix: the differences the apply put right. */
+  readonly fixed: readonly string[];
+  readonly error?: string;
+}
+
+function driftOne({ host, target }: DriftTarget, options: Record<string, string>, deps: CliDeps): DriftResult {
+  const endpoint = `${target.user ?? "root"}@${target.host.includes(":") ? `[${target.host}]` : target.host}:${target.port ?? 22}`;
+  const runner = runnerFor(options, target, deps);
+  try {
+    if (options.fix === "yes") {
+      const fix = fixDrift(host, runner);
+      const status: DriftStatus = fix.after.inSync ? (fix.before.inSync ? "in-sync" : "fixed") : "drift";
+      return { host: host.name, endpoint, status, differences: fix.after.differences, fixed: fix.before.inSync ? [] : fix.before.differences };
+    }
+    const r = checkDrift(host, runner);
+    return { host: host.name, endpoint, status: r.inSync ? "in-sync" : "drift", differences: r.differences, fixed: [] };
+  } catch (e) {
+    if (e instanceof DriftCheckError) return { host: host.name, endpoint, status: "could-not-check", differences: [], fixed: [], error: e.message };
+    throw e;
+  }
+}
+
+/** drift: exit 0 every host in sync (or fixed), 1 drift remains, 2 a host could not be checked. */
+function drift(options: Record<string, string>, io: Io, deps: CliDeps): number {
+  const results = driftTargets(options).map((t) => driftOne(t, options, deps));
+  if (options.json === "yes") io.out(JSON.stringify(results.length === 1 && options.spec !== undefined ? results[0] : results, null, 2));
+  else {
+    for (const r of results) {
+      if (r.status === "could-not-check") io.err(r.error ?? `${r.host}: could not check`);
+      if (r.fixed.length > 0) {
+        io.out(`${r.host}: fixed ${r.fixed.length} difference(s):`);
+        for (const d of r.fixed) io.out(`  - ${d}`);
+      }
+      if (r.status === "in-sync" || r.status === "fixed") io.out(`${r.host}: in sync with the desired state`);
+      if (r.status === "drift") {
+        io.err(`${r.host}: ${r.differences.length} difference(s) from the desired state${options.fix === "yes" ? " after the fix" : ""}:`);
+        for (const d of r.differences) io.err(`  - ${d}`);
+      }
+    }
+  }
+  if (options.junit !== undefined) writeDriftJunit(options.junit, results);
+  if (results.some((r) => r.status === "could-not-check")) return 2;
+  return results.some((r) => r.status === "drift") ? 1 : 0;
+}
+
+function writeDriftJunit(file: string, results: readonly DriftResult[]): void {
+  const cases = results.map((r) => {
+    const open = `    <testcase classname="${xmlText(r.host)}" name="drift ${xmlText(r.endpoint)}">`;
+    if (r.status === "could-not-check") return `${open}\n      <error message="could not check">${xmlText(r.error ?? "")}</error>\n    </testcase>`;
+    if (r.status === "drift") return `${open}\n      <failure message="${r.differences.length} difference(s)">${xmlText(r.differences.join("\n"))}</failure>\n    </testcase>`;
+    const out = r.fixed.length > 0 ? `\n      <system-out>${xmlText(`fixed:\n${r.fixed.join("\n")}`)}</system-out>\n    ` : "";
+    return `${open}${out}</testcase>`;
+  });
+  const failures = results.filter((r) => r.status === "drift").length;
+  const errors = results.filter((r) => r.status === "could-not-check").length;
+  const xml = ['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites tests="${results.length}" failures="${failures}" errors="${errors}">`, `  <testsuite name="cdktf-ipvs drift" tests="${results.length}" failures="${failures}" errors="${errors}">`, ...cases, "  </testsuite>", "</testsuites>", ""].join("\n");
+  try {
+    fs.writeFileSync(file, xml);
+  } catch (e) {
+    throw new CliError(`cannot write --junit ${file}: ${(e as Error).message}`);
+  }
 }
 
 /**
@@ -282,6 +383,8 @@ function run(argv: string[], io: Io, deps: CliDeps): number {
       return drift(options, io, deps);
     case "preview":
       return preview(options, io, deps);
+    case "policy":
+      return runPolicy(options.target, { json: options.json === "yes", sarif: options.sarif, junit: options.junit, failOn: options["fail-on"] as RuleLevel | undefined }, io);
     default:
       io.out(USAGE);
       return 0;
@@ -325,7 +428,7 @@ export function runCli(argv: string[], io: Io = CONSOLE_IO, deps: CliDeps = DEFA
         if (e instanceof SpecWithSshError) safe.err(`note: ${e.note}`);
         return 1;
       }
-      if (e instanceof CliError || e instanceof DriftCheckError || e instanceof PreviewCheckError || e instanceof StackReadError || e instanceof PlanFormatError || e instanceof RenderOutError) {
+      if (e instanceof CliError || e instanceof PolicyInputError || e instanceof DriftCheckError || e instanceof PreviewCheckError || e instanceof StackReadError || e instanceof PlanFormatError || e instanceof RenderOutError) {
         safe.err(e.message);
         return 2;
       }

@@ -30,6 +30,7 @@ import { HostPlan, STEP_FORMAT_VERSION, STEP_NAMES, StepName, planHost, planSumm
 import { checkHost, formatFinding } from "../policy";
 import {
   BUNDLE_PATH,
+  CONVERGE_STEP,
   ProvisioningStep,
   RenderedHost,
   SCRIPT_NAMES,
@@ -37,6 +38,7 @@ import {
   UPLOAD_STEP,
   renderHost,
   stepCommands,
+  convergeCommands,
   undoCommand,
   uploadCommands,
 } from "../render";
@@ -133,7 +135,22 @@ export interface IpvsHostProps {
    * @default false
    */
   readonly unsafeSysctls?: boolean;
+  /**
+   * When the host is converged. "on-change": a step runs when what it makes true changed, so a
+   * deploy with no change in the stack does not look at the host (drift stays until
+   * `cdktf-ipvs drift --fix` or the next change). "every-deploy": also one resource per host,
+   * `<host>/_converge`, replaced on every deploy, that runs the whole idempotent apply and then
+   * verify, so every `cdktf deploy` heals drift (conntrack=0, a deleted real server, a stray rule
+   * in our chain) or fails loudly; a no-op apply costs about one read of the tables. The plan then
+   * always shows that one resource being replaced, and nothing else. Recommended for hosts that
+   * people or other tools can touch.
+   * @default "on-change"
+   */
+  readonly converge?: ConvergeMode;
 }
+
+export const CONVERGE_MODES = ["on-change", "every-deploy"] as const;
+export type ConvergeMode = (typeof CONVERGE_MODES)[number];
 
 export interface VirtualServiceProps {
   /**
@@ -236,6 +253,8 @@ export class IpvsHost extends Construct {
    * step depends on it; each checks the uploaded script's sha256 before running it.
    */
   readonly upload: TerraformResource;
+  /** With `converge: "every-deploy"`: the resource that converges and verifies the host on every deploy. */
+  readonly converge?: TerraformResource;
   /**
    * Output `<id>_ipvs_summary`: the plan summary as a list of lines (`terraform output -json`),
    * so a pipeline can post it to the review; Terraform shows only the lines that change.
@@ -324,6 +343,23 @@ export class IpvsHost extends Construct {
       upstream = resource;
     }
     this.steps = steps as Record<StepName, TerraformResource>;
+
+    if ((props.converge ?? "on-change") === "every-deploy") {
+      // timestamp() is only known at apply time, so Terraform replaces this one resource on every
+      // deploy: its provisioner runs the whole apply and then verify on the live host.
+      this.converge = createStepResource(this, CONVERGE_RESOURCE_ID, this.engine, {
+        triggers: () => ({ ...base(CONVERGE_STEP), at: Fn.timestamp() }),
+        inputs,
+        connection,
+        dependsOn: [upstream!, this.upload],
+        provisioners: [
+          {
+            type: "remote-exec",
+            inline: [Lazy.stringValue({ produce: () => escapeTerraformLiterals(convergeCommands(this.scriptHash("apply.sh"), this.scriptHash("verify.sh")).run) })],
+          },
+        ],
+      });
+    }
 
     // For the review: a pipeline posts these next to the plan (terraform output -json).
     const outputId = (name: string) => `${this.node.id.replace(/[^A-Za-z0-9_]/g, "_")}_ipvs_${name}`;
@@ -571,6 +607,8 @@ export class IpvsHost extends Construct {
 
 /** Construct id of the upload resource: a service name never starts with "_", so no service id can take it. */
 const UPLOAD_RESOURCE_ID = "_upload";
+/** Construct id of the converge resource (every-deploy), for the same reason. */
+const CONVERGE_RESOURCE_ID = "_converge";
 
 /** A step's review entries as triggers: each key and value is literal text to Terraform. */
 function reviewTriggers(review: StepReview): Record<string, string> {
@@ -694,7 +732,7 @@ function checkServiceId(host: IpvsHost, id: string, props: VirtualServiceProps):
   return issues;
 }
 
-const HOST_PROP_KEYS = ["connection", "engine", "hostName", "conntrack", "localAddresses", "sysctls", "unsafeSysctls"];
+const HOST_PROP_KEYS = ["connection", "engine", "hostName", "conntrack", "localAddresses", "sysctls", "unsafeSysctls", "converge"];
 const CONNECTION_KEYS = ["host", "user", "port", "privateKeyPath", "agent", "hostKey", "timeout"];
 
 const HOST_KEY_TYPES = [
@@ -748,6 +786,7 @@ function checkHostProps(path: string, props: IpvsHostProps): ModelIssue[] {
     add("engine", props.engine, `is not a provisioning engine; allowed: ${PROVISIONING_ENGINES.join(", ")}`);
   }
   if (props.unsafeSysctls !== undefined && typeof props.unsafeSysctls !== "boolean") add("unsafeSysctls", props.unsafeSysctls, "is not a boolean");
+  if (props.converge !== undefined && !(CONVERGE_MODES as readonly unknown[]).includes(props.converge)) add("converge", props.converge, `is not a converge mode; allowed: ${CONVERGE_MODES.join(", ")}`);
   const c = props.connection;
   if (typeof c !== "object" || c === null || typeof c.host !== "string" || c.host === "") {
     add("connection.host", (c as SshConnectionProps | undefined)?.host, "is missing; give the address Terraform connects to over SSH");

@@ -11,7 +11,7 @@
 import { spawnSync } from "child_process";
 import { DesiredHost } from "../model";
 import { planHost } from "../plan";
-import { renderHost } from "../render";
+import { installAndApplyScript, renderHost } from "../render";
 import { PREVIEW_CHANGE_TEXT, PREVIEW_DONE_TEXT, PREVIEW_PENDING_EXIT, VERIFY_OK_TEXT } from "../render/scripts";
 import { shQuote } from "../render/shell";
 
@@ -170,3 +170,31 @@ export function readPreview(host: string, r: RunResult): PreviewReport {
   const output = (String(r.stderr ?? "") || String(r.stdout ?? "")).trim().slice(-2000);
   throw new PreviewCheckError(`apply.sh --dry-run on ${host} could not preview the host (${why})${output ? `: ${output}` : ""}`);
 }
+
+export interface FixReport {
+  readonly host: string;
+  /** What verify.sh found before the fix. */
+  readonly before: DriftReport;
+  /** apply.sh's log lines, when it ran (nothing when the host was in sync). */
+  readonly applied: readonly string[];
+  /** What verify.sh found after the fix. */
+  readonly after: DriftReport;
+}
+
+/**
+ * `drift --fix`: verify; when the host drifted, install and run the whole apply.sh rendered from
+ * the same model (the idempotent apply a deploy runs), then verify again. An apply that fails is
+ * a DriftCheckError, with its output.
+ */
+export function fixDrift(host: DesiredHost, runner: HostRunner): FixReport {
+  const before = checkDrift(host, runner);
+  if (before.inSync) return { host: host.name, before, applied: [], after: before };
+  const r = runner.run(installAndApplyScript(renderHost(planHost(host)).scripts["apply.sh"]));
+  if (r.code !== 0) {
+    const output = (String(r.stderr ?? "") || String(r.stdout ?? "")).trim().slice(-2000);
+    throw new DriftCheckError(`apply.sh on ${host.name} failed (exit ${r.code}), so the drift was not fixed${output ? `: ${output}` : ""}`);
+  }
+  const applied = String(r.stdout ?? "").split("\n").filter((l) => l.trim() !== "");
+  return { host: host.name, before, applied, after: checkDrift(host, runner) };
+}
+

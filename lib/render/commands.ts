@@ -24,8 +24,8 @@ export const SCRIPT_PATHS: Readonly<Record<ScriptName, string>> = {
 
 /** The provisioning step that uploads the scripts; it comes before every plan step. */
 export const UPLOAD_STEP = "upload";
-/** A plan step or the upload step. */
-export type ProvisioningStep = StepName | typeof UPLOAD_STEP;
+/** A plan step, the upload step, or the converge step. */
+export type ProvisioningStep = StepName | typeof UPLOAD_STEP | "converge";
 
 export interface StepCommands {
   /** Runs the step (the upload step: checks that the uploads arrived intact). */
@@ -92,6 +92,20 @@ export function stepCommands(step: StepName, generation: string, scriptHash: str
   return { run: `${guard}; sh ${shQuote(L.applyScript)} --generation ${shQuote(generation)} ${step}`, undo: undoCommand(step, generation) };
 }
 
+/** The converge step of `converge: "every-deploy"`: it runs on every deploy, not only on change. */
+export const CONVERGE_STEP = "converge";
+
+/**
+ * The converge step: the whole idempotent apply, then verify, with the scripts this plan
+ * uploaded (hash-checked). A no-op apply costs about one read of the tables; any drift since the
+ * last deploy (conntrack=0, a deleted real server, a stray rule in our chain) is put back, and
+ * verify fails the deploy when it cannot be.
+ */
+export function convergeCommands(applyHash: string, verifyHash: string): StepCommands {
+  const guard = (name: ScriptName, hash: string) => `${sha256Check([[name, hash]])} || { echo ${notOurs(name)} >&2; exit 1; }`;
+  return { run: `${guard("apply.sh", applyHash)}; ${guard("verify.sh", verifyHash)}; sh ${shQuote(L.applyScript)} && sh ${shQuote(L.verifyScript)}` };
+}
+
 /**
  * Undoes STEP on destroy with the host's destroy.sh. No hash check: at destroy time the host's
  * destroy.sh is the one of the last apply, which knows what that apply made (and a replaced
@@ -131,6 +145,7 @@ export function readStepCommand(command: string): RecognizedCommand | undefined 
     return command === upload.run ? { step: UPLOAD_STEP, checks } : undefined;
   }
   if (checks["verify.sh"] && command === stepCommands("verify", "", checks["verify.sh"]).run) return { step: "verify", checks };
+  if (checks["apply.sh"] && checks["verify.sh"] && command === convergeCommands(checks["apply.sh"], checks["verify.sh"]).run) return { step: CONVERGE_STEP, checks };
   const tail = / --generation ('(?:[^']|'\\'')*') ([a-z]+)$/.exec(command);
   const apply = checks["apply.sh"];
   if (!tail || !apply) return undefined;
@@ -143,3 +158,27 @@ export function readStepCommand(command: string): RecognizedCommand | undefined 
 export function stepOfCommand(command: string): ProvisioningStep | undefined {
   return readStepCommand(command)?.step;
 }
+
+/**
+ * For `cdktf-ipvs drift --fix`, run through `ssh host sh -s`: installs APPLY_TEXT as the host's
+ * apply.sh (base64 in a quoted here-document, so no text of the script can end it early; written
+ * to a temporary file and renamed into place) and runs it, all steps, as a deploy would. apply.sh
+ * must run from its file: its boot step installs its own file for the boot unit.
+ */
+export function installAndApplyScript(applyText: string): string {
+  const b64 = Buffer.from(applyText, "utf8").toString("base64").replace(/.{1,76}/g, "$&\n");
+  return [
+    "set -eu",
+    "umask 077",
+    `mkdir -p ${shQuote(L.stateDir)} && chmod 700 ${shQuote(L.stateDir)}`,
+    `f=$(mktemp ${shQuote(`${L.stateDir}/.apply.XXXXXX`)})`,
+    "trap 'rm -f \"$f\"' EXIT",
+    "base64 -d >\"$f\" <<'CDKTF_IPVS_B64'",
+    `${b64}CDKTF_IPVS_B64`,
+    `mv -f "$f" ${shQuote(L.applyScript)}`,
+    "trap - EXIT",
+    `exec sh ${shQuote(L.applyScript)}`,
+    "",
+  ].join("\n");
+}
+
