@@ -1,6 +1,7 @@
 // The cdktf app the e2e tests deploy into the lab guest: one IpvsHost (terraform_data engine,
 // nothing to download) built from the host spec in $IPVS_E2E_SPEC, connecting to the guest's
-// forwarded SSH port with the lab key. Uses the compiled library (npm run build).
+// forwarded SSH port with the lab key, converge mode from $IPVS_E2E_CONVERGE. Uses the compiled
+// library (npm run build).
 const fs = require("fs");
 const path = require("path");
 const { App, TerraformStack } = require("cdktf");
@@ -18,5 +19,6 @@ IpvsHost.fromSpec(stack, spec.name, spec, {
     privateKeyPath: process.env.IPVS_E2E_KEY,
     timeout: "3m",
   },
+  converge: process.env.IPVS_E2E_CONVERGE || undefined,
 });
 app.synth();
