@@ -12,6 +12,10 @@
  *                      [--identity KEY] [--no-host-key-check] [--json]
  *                                                   run apply.sh --dry-run on the live host; exit 3 when
  *                                                   changes are pending
+ *   cdktf-ipvs drift --stack cdktf.out/stacks/NAME [--fix] [--json] [--junit FILE]
+ *                                                   every host of a synthesized stack; --fix applies
+ *   cdktf-ipvs policy TARGET [--json] [--sarif FILE] [--junit FILE] [--fail-on LEVEL]
+ *                                                   the pairing rules over any stack or plan
  */
 import * as fs from "fs";
 import { DesiredHost, IpvsModelError, IpvsSpec, buildDesiredSpec, formatIssue } from "../model";
@@ -411,6 +415,8 @@ function internalError(e: unknown): string {
  *   2  usage, IO, a file that is not a plan, render --out refused, a stack that cannot be read, a
  *      host that could not be checked or previewed, or an internal error (printed as one line)
  *   3  preview: changes are pending (each printed)
+ * policy: 1 findings at or above --fail-on, 2 TARGET is not a stack or plan. drift: 2 when any
+ * host could not be checked (or --fix could not apply), else 1 when drift remains.
  * Everything printed passes through escapeControls.
  */
 export function runCli(argv: string[], io: Io = CONSOLE_IO, deps: CliDeps = DEFAULT_DEPS): number {
