@@ -3,8 +3,11 @@
  * rejected with an IpvsModelError (from the IpvsHost constructor, addVirtualService, addRealServer,
  * addAlias or Testing.synth) naming the construct path and prop, with a printable message; or
  * accepted, and then the scripts pass `sh -n`, hold the value only in inert positions, and the
- * synthesized cdk.tf.json read back through a real Terraform gives the exact script text (and the
- * exact connection strings).
+ * synthesized cdk.tf.json read back through Terraform gives: the upload bundle's exact base64
+ * text, which unpacks to exactly the rendered scripts; every step's trigger entries (keys and
+ * values, where user text such as host names, paths and service names now also lands) as exactly
+ * the review entries; and the exact connection strings (see stack-readback.ts). Terraform's
+ * reading is modelled in-process for every case and confirmed with a real Terraform on a sample.
  *
  * Terraform runs twice for the whole file, not per case: one `apply` of an outputs-only config
  * for the round trip, one `validate` over many synthesized stacks.
@@ -12,8 +15,10 @@
 import { TerraformStack, Testing } from "cdktf";
 import fc from "fast-check";
 import { IpvsHost } from "../../lib/constructs";
+import { RenderedHost, bundleScripts } from "../../lib/render";
 import { acceptedProblem, rejectionProblem, writeSurvey } from "./checks";
 import { Field, Kind, SEEDS, SPEC_FIELDS, mutate } from "./fields";
+import { StackReadback, readingProblem, stackReadback } from "./stack-readback";
 import { RoundTripItem, terraformLiteral, terraformRoundTrip, terraformValidateStacks } from "./terraform-roundtrip";
 import {
   EXOTIC_VALUES,
@@ -198,18 +203,19 @@ const FIELDS: readonly CField[] = [
   },
   hostField("hostName", "string", ["lb1", "lb-1.x_y"], true, { targets: (d) => [`${hostPathOf(d)}.hostName`, `${hostPathOf(d)}.name`] }),
   hostField("engine", "string", ["terraform_data"], true),
+  hostField("converge", "string", ["on-change", "every-deploy"], true),
   hostField("connection", "object", [{ host: "127.0.0.1" }], false),
   hostField("connection.host", "string", ["127.0.0.1", "lb1.example.com", "fd00::1"], false, {
-    tfAttr: (r) => [{ label: "triggers_replace.host", tfText: r.triggers_replace?.host }],
+    tfAttr: (r) => [{ label: "triggers.host", tfText: triggersOf(r).host }],
   }),
-  hostField("connection.user", "string", ["root", "deploy"], true, { tfAttr: (r) => [{ label: "triggers_replace.user", tfText: r.triggers_replace?.user }] }),
-  hostField("connection.port", "number", [22, 2222, 65535], true, { tfAttr: (r) => [{ label: "triggers_replace.port", tfText: r.triggers_replace?.port }] }),
+  hostField("connection.user", "string", ["root", "deploy"], true, { tfAttr: (r) => [{ label: "triggers.user", tfText: triggersOf(r).user }] }),
+  hostField("connection.port", "number", [22, 2222, 65535], true, { tfAttr: (r) => [{ label: "triggers.port", tfText: triggersOf(r).port }] }),
   hostField("connection.timeout", "string", ["5m", "30s", "1h"], true, { tfAttr: (r) => [{ label: "connection.timeout", tfText: r.connection?.timeout }] }),
   hostField("connection.hostKey", "string", ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyHostKeyHostKeyHostKeyHostKeyHost"], true, {
     tfAttr: (r) => [{ label: "connection.host_key", tfText: r.connection?.host_key }],
   }),
   hostField("connection.privateKeyPath", "string", ["/keys/id", "~/.ssh/id_ed25519", "keys/id rsa"], true, {
-    tfAttr: (r) => [{ label: "input.private_key_path", tfText: r.input?.private_key_path }],
+    tfAttr: (r) => [{ label: "private_key_path", tfText: (r.input ?? r.triggers)?.private_key_path }],
   }),
   hostField("connection.agent", "boolean", [true, false], true),
   hostField("connection.privateKey", "any", [], true),
@@ -300,7 +306,8 @@ const FIELDS: readonly CField[] = [
 // ---------------------------------------------------------------------------------------------
 
 const batch = new ScriptBatch();
-const roundTrip: { label: string; interesting: number; items: RoundTripItem[] }[] = [];
+/** Per accepted case: what every run sends to Terraform, and what only sampled cases send (large). */
+const roundTrip: { label: string; interesting: number; items: RoundTripItem[]; sampled: RoundTripItem[] }[] = [];
 const stacksToValidate: { label: string; interesting: number; json: Json }[] = [];
 let baseline: Scripts | undefined;
 
@@ -320,6 +327,15 @@ function build(d: Decl): Built {
   for (const rs of d.realServers) svc.addRealServer(rs as never);
   for (const a of d.aliases) svc.addAlias(a as never);
   return new Built(lb, JSON.parse(Testing.synth(stack)));
+}
+
+/** A step resource's triggers: triggers_replace (terraform_data) or triggers (null_resource). */
+function triggersOf(r: Json): Json {
+  return (r.triggers_replace ?? r.triggers ?? {}) as Json;
+}
+
+function stepOf(r: Json): string {
+  return String(triggersOf(r).step);
 }
 
 function stepResources(json: Json): Json[] {
@@ -360,17 +376,25 @@ function checkConstructCase(field: CField, value: unknown): void {
   const problem = acceptedProblem(batch, label, scripts, baseline, [value]);
   if (problem) throw new Error(problem);
 
-  // What Terraform must read back: every uploaded script, and the connection strings we were given.
+  // What Terraform must read back: the upload bundle (unpacking to exactly the scripts), every
+  // step's trigger entries (user text in keys and values), and the connection strings we were given.
   // Terraform-template-looking values first (they are what the round trip is about), then any unsafe text.
   const texts = stringsIn(value);
   const interesting = texts.some((s) => s.includes("${") || s.includes("%{")) ? 2 : texts.some((s) => !SAFE_VALUE.test(s)) ? 1 : 0;
-  const items: RoundTripItem[] = [];
+  const conn = d.hostProps.connection as Json;
+  let readback: StackReadback;
+  try {
+    readback = stackReadback(label, built.json, built.lb.rendered, {
+      host: conn.host,
+      port: String(conn.port ?? 22),
+      user: conn.user ?? "root",
+      privateKeyPath: conn.privateKeyPath,
+    });
+  } catch (e) {
+    throw new Error(`accepted, but ${(e as Error).message}`);
+  }
+  const items: RoundTripItem[] = [...readback.items];
   for (const r of stepResources(built.json)) {
-    for (const p of (r.provisioner ?? []) as Json[]) {
-      if (!p.file) continue;
-      const name = String(p.file.destination).split("/").pop() as keyof Scripts;
-      items.push({ label: `${label}: ${r.triggers_replace?.step ?? r.triggers?.step} ${name}`, tfText: p.file.content, expected: scripts[name] });
-    }
     if (field.tfAttr && typeof value === "string") {
       for (const found of field.tfAttr(r)) {
         // A connection attribute may be a reference to the resource's own input (`${self.input.x}`): follow it.
@@ -378,31 +402,18 @@ function checkConstructCase(field: CField, value: unknown): void {
         const a = self ? { label: `${self[1]}.${self[2]}`, tfText: r[self[1]]?.[self[2]] } : found;
         if (a.tfText === undefined) continue;
         if (typeof a.tfText !== "string") throw new Error(`accepted ${show(value)} for ${field.label}, but cdk.tf.json holds a ${typeof a.tfText} at ${a.label}: ${show(a.tfText)}`);
-        items.push({ label: `${label}: ${a.label}`, tfText: a.tfText, expected: value });
+        items.push({ label: `${label}: ${stepOf(r)} ${a.label}`, tfText: a.tfText, expected: value });
       }
     }
   }
-  // Every case, in-process: Terraform's reading of each string must be the exact text (the batch
-  // below confirms this reading with a real Terraform on a sample).
-  for (const item of items) {
-    if (/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(item.expected)) {
-      throw new Error(`accepted, but ${item.label.slice(label.length + 2)} holds a lone surrogate: cdk.tf.json (UTF-8) cannot carry it, Terraform reads U+FFFD`);
-    }
-    const read = terraformLiteral(item.tfText);
-    if ("live" in read) {
-      throw new Error(`accepted, but cdk.tf.json holds a live Terraform template sequence in ${item.label.slice(label.length + 2)}: ${show(item.tfText.slice(Math.max(0, read.live - 30), read.live + 50))}`);
-    }
-    if (read.value !== item.expected) {
-      const where = item.label.slice(label.length + 2);
-      if (read.value.length <= 160 && item.expected.length <= 160) {
-        throw new Error(`accepted, but Terraform would read ${where} as ${show(read.value)} instead of ${show(item.expected)}`);
-      }
-      let at = 0;
-      while (at < read.value.length && read.value[at] === item.expected[at]) at++;
-      throw new Error(`accepted, but Terraform would read ${where} differently from the intended text at index ${at}: ${show(read.value.slice(Math.max(0, at - 30), at + 50))} instead of ${show(item.expected.slice(Math.max(0, at - 30), at + 50))}`);
-    }
+  // Every case, in-process: Terraform's reading of each string (and each key and value of each
+  // trigger map) must be the exact text (the batch below confirms this reading with a real
+  // Terraform on a sample).
+  for (const item of [...items, ...readback.sampled]) {
+    const p = readingProblem(item, `${label}: `);
+    if (p) throw new Error(`accepted, but ${p}`);
   }
-  roundTrip.push({ label, interesting, items });
+  roundTrip.push({ label, interesting, items, sampled: readback.sampled });
   if (d.hostProps.engine === "terraform_data") stacksToValidate.push({ label, interesting, json: built.json });
 }
 
@@ -429,17 +440,34 @@ describe("IpvsHost.fromSpec with one hostile spec field (the CLI's spec shape th
 function checkFromSpecCase(field: Field, value: unknown): void {
   const app = Testing.app();
   const stack = new TerraformStack(app, "test");
+  const port = 20000 + (portCounter++ % 40000);
   let lb: IpvsHost;
+  let json: Json;
   try {
-    lb = IpvsHost.fromSpec(stack, "lb", mutate(field, value) as never, { connection: { host: "127.0.0.1", port: 20000 + (portCounter++ % 40000) }, engine: "terraform_data" } as never);
-    Testing.synth(stack);
+    lb = IpvsHost.fromSpec(stack, "lb", mutate(field, value) as never, { connection: { host: "127.0.0.1", port }, engine: "terraform_data" } as never);
+    json = JSON.parse(Testing.synth(stack));
   } catch (e) {
     const problem = rejectionProblem(e, ["test/lb"]);
     if (problem) throw new Error(problem);
     return;
   }
-  const problem = acceptedProblem(batch, `fromSpec ${field.label}=${show(value)}`, { ...lb.rendered.scripts }, fromSpecBaseline(field.seed), [value]);
+  const label = `fromSpec ${field.label}=${show(value)}`;
+  const problem = acceptedProblem(batch, label, { ...lb.rendered.scripts }, fromSpecBaseline(field.seed), [value]);
   if (problem) throw new Error(problem);
+  // Spec text (host and service names, addresses) reaches the triggers too: the same read-back.
+  let readback: StackReadback;
+  try {
+    readback = stackReadback(label, json, lb.rendered, { host: "127.0.0.1", port: String(port), user: "root" });
+  } catch (e) {
+    throw new Error(`accepted, but ${(e as Error).message}`);
+  }
+  for (const item of [...readback.items, ...readback.sampled]) {
+    const p = readingProblem(item, `${label}: `);
+    if (p) throw new Error(`accepted, but ${p}`);
+  }
+  const texts = stringsIn(value);
+  const interesting = texts.some((s) => s.includes("${") || s.includes("%{")) ? 2 : texts.some((s) => !SAFE_VALUE.test(s)) ? 1 : 0;
+  roundTrip.push({ label, interesting, items: readback.items, sampled: readback.sampled });
 }
 
 const fromSpecBaselines: Record<string, Scripts> = {};
@@ -489,7 +517,7 @@ function pickSpread<T extends { label: string; interesting: number }>(cases: rea
 }
 
 describe("construct props: the whole dictionary, deterministically, for props that are mostly refused (cheap)", () => {
-  const swept = FIELDS.filter((f) => ["connection.host", "connection.user", "connection.port", "connection.timeout", "engine", "hostName"].includes(f.label));
+  const swept = FIELDS.filter((f) => ["connection.host", "connection.user", "connection.port", "connection.timeout", "engine", "converge", "hostName"].includes(f.label));
   test.each(swept.map((f) => [f.label, f] as const))("%s", (_label, field) => {
     const problems: string[] = [];
     for (const value of surveyValues("value", field.valid ?? [])) {
@@ -504,26 +532,29 @@ describe("construct props: the whole dictionary, deterministically, for props th
 });
 
 describe("synthesized stacks, read back through Terraform (one batch)", () => {
-  test("Terraform evaluates every uploaded script and connection string back to the exact text", () => {
-    // Scripts are large: read back those of the most telling cases; every connection string.
+  test("Terraform reads every upload bundle, trigger entry and connection string back as the exact text", () => {
+    // Bundles and whole trigger maps are large: read back those of the most telling cases; every
+    // connection string and every trigger entry that is not plain text, of every case.
     const chosen = pickSpread(roundTrip, 20);
-    const items: RoundTripItem[] = [
-      ...chosen.flatMap((c) => c.items),
-      ...roundTrip.filter((c) => !chosen.includes(c)).flatMap((c) => c.items.filter((i) => !/ (apply|verify|destroy)\.sh$/.test(i.label))),
-    ];
+    const items: RoundTripItem[] = [...chosen.flatMap((c) => c.sampled), ...roundTrip.flatMap((c) => c.items)];
     const seen = new Set<string>();
     const unique = items.filter((i) => {
-      const k = `${i.tfText}\u0000${i.expected}`;
+      const k = JSON.stringify([i.tfText, i.expected]);
       if (seen.has(k)) return false;
       seen.add(k);
       return true;
     });
-    expect(unique.length).toBeGreaterThan(0);
+    // The sample holds bundles and whole trigger maps of both engines' worth of cases.
+    expect(unique.filter((i) => i.label.endsWith(" upload bundle")).length).toBeGreaterThanOrEqual(10);
+    expect(unique.filter((i) => / triggers$/.test(i.label)).length).toBeGreaterThanOrEqual(70);
+    if (process.env.PROP_DEBUG) console.log(`${roundTrip.length} cases, ${unique.length} items sent to terraform`); // eslint-disable-line no-console
     // Calibration of terraformLiteral against the real thing.
     for (const text of ["a$${b} %%{c} $$ %% $${#1} ${", "x$$${y}"]) {
       const lit = terraformLiteral(text.endsWith("${") ? text.slice(0, -2) : text);
       if ("value" in lit) unique.push({ label: `calibration ${show(text)}`, tfText: text.endsWith("${") ? text.slice(0, -2) : text, expected: lit.value });
     }
+    // ... and for the keys of a map (the triggers), which Terraform reads as templates as well.
+    unique.push({ label: "calibration of map keys", tfText: { "a$${b}": "%%{c}", "$$${d}": "x" }, expected: { "a${b}": "%{c}", "$${d}": "x" } });
     const failures = terraformRoundTrip(unique);
     expect(
       failures.map((f) => `${f.label}: ${f.error ? `Terraform error: ${f.error}` : `got ${show(f.got)}, expected ${show(f.expected)}`}`),
@@ -539,6 +570,127 @@ describe("synthesized stacks, read back through Terraform (one batch)", () => {
   test("sh -n passes for every distinct accepted script (one shell for the batch)", () => {
     const failures = batch.checkSyntax();
     expect(failures.map((f) => `${f.label}: ${f.name}: ${f.error}`)).toEqual([]);
+  });
+});
+
+describe("the read-back checks themselves (negative controls)", () => {
+  /** The seed, synthesized, and what the checks say about it after `tamper` changed cdk.tf.json (or the expectation). */
+  function verdict(engine: string, tamper: (json: Json, rendered: RenderedHost) => RenderedHost | void, hostProps: Json = {}): string | undefined {
+    const d = seedDecl();
+    Object.assign(d.hostProps, hostProps, { engine });
+    d.hostProps.connection.port = 20000 + (portCounter++ % 40000);
+    const built = build(d);
+    const json = JSON.parse(JSON.stringify(built.json)) as Json;
+    const rendered = tamper(json, built.lb.rendered) ?? built.lb.rendered;
+    const conn = { host: "127.0.0.1", port: String(d.hostProps.connection.port), user: "root", privateKeyPath: "/keys/id" };
+    try {
+      const rb = stackReadback("seed", json, rendered, conn);
+      for (const item of [...rb.items, ...rb.sampled]) {
+        const p = readingProblem(item, "seed: ");
+        if (p) return p;
+      }
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return undefined;
+  }
+  const byStep = (json: Json, step: string): Json => stepResources(json).find((r) => stepOf(r) === step)!;
+  /** The rendered host with one review entry replaced (as if the library had rendered that text). */
+  const withEntry = (rendered: RenderedHost, step: "ipvs" | "boot", key: string, value: string): RenderedHost => {
+    const review = rendered.review;
+    return { ...rendered, scripts: rendered.scripts, bundle: rendered.bundle, review: { ...review, steps: { ...review.steps, [step]: { ...review.steps[step], [key]: value } } } } as RenderedHost;
+  };
+  const SVC = "-t 172.16.1.8:1000";
+
+  test.each(["terraform_data", "null_resource"])("the untouched seed passes (%s)", (engine) => {
+    expect(verdict(engine, () => undefined)).toBeUndefined();
+  });
+
+  test.each(["terraform_data", "null_resource"])("a trigger value with an unescaped ${ is caught (%s)", (engine) => {
+    // The entry really is "a${x}" (as if user text held it): cdk.tf.json must carry "a$${x}".
+    const unescaped = verdict(engine, (json, r) => {
+      triggersOf(byStep(json, "ipvs"))[SVC] = "a${x}";
+      return withEntry(r, "ipvs", SVC, "a${x}");
+    });
+    expect(unescaped).toMatch(/live Terraform template sequence/);
+    const escaped = verdict(engine, (json, r) => {
+      triggersOf(byStep(json, "ipvs"))[SVC] = "a$${x}";
+      return withEntry(r, "ipvs", SVC, "a${x}");
+    });
+    expect(escaped).toBeUndefined();
+    // ... and %{ likewise, in a multi-line entry.
+    expect(
+      verdict(engine, (json, r) => {
+        triggersOf(byStep(json, "ipvs"))[SVC] = "x\n%{ if true }y%{ endif }";
+        return withEntry(r, "ipvs", SVC, "x\n%{ if true }y%{ endif }");
+      }),
+    ).toMatch(/live Terraform template sequence/);
+  });
+
+  test("a trigger key with an unescaped ${, a changed, missing or extra entry, a wrong reference are caught", () => {
+    expect(
+      verdict("terraform_data", (json, r) => {
+        const t = triggersOf(byStep(json, "ipvs"));
+        t["${x}"] = t[SVC];
+        delete t[SVC];
+        return withEntry(r, "ipvs", "${x}", t["${x}"]);
+      }),
+    ).toMatch(/live Terraform template sequence in .*key/);
+    expect(verdict("terraform_data", (json) => void (triggersOf(byStep(json, "ipvs"))[SVC] += "\n-a -t 172.16.1.8:1000 -r 10.6.6.6:1 -m -w 1"))).toMatch(/would read .* instead of/);
+    expect(verdict("terraform_data", (json) => void (triggersOf(byStep(json, "boot"))["/etc/systemd/system/cdktf-ipvs.service"] = "x"))).toMatch(/would read/);
+    expect(verdict("terraform_data", (json) => void delete triggersOf(byStep(json, "aliases"))[SVC])).toMatch(/lacks the entry/);
+    expect(verdict("null_resource", (json) => void (triggersOf(byStep(json, "sysctls")).extra = "1"))).toMatch(/should not be there/);
+    expect(verdict("terraform_data", (json) => void (triggersOf(byStep(json, "modules")).host = "10.6.6.6"))).toMatch(/entry "host"/);
+    expect(verdict("null_resource", (json) => void delete triggersOf(byStep(json, "ipvs")).private_key_path)).toMatch(/lacks the entry "private_key_path"/);
+    expect(verdict("terraform_data", (json) => void (byStep(json, "ipvs").input.private_key_path = "/keys/other"))).toMatch(/would read/);
+    expect(verdict("terraform_data", (json) => void (triggersOf(byStep(json, "ipvs")).upstream = triggersOf(byStep(json, "sysctls")).upstream))).toMatch(/trigger upstream/);
+    expect(verdict("terraform_data", (json) => void delete triggersOf(byStep(json, "verify")).upload)).toMatch(/trigger upload .* is missing/);
+    expect(verdict("terraform_data", (json) => void (byStep(json, "boot").connection.host = "10.6.6.6"))).toMatch(/connection\.host/);
+  });
+
+  test("a bundle that does not unpack to exactly the rendered scripts, or scripts outside it, are caught", () => {
+    const fileOf = (json: Json) => (byStep(json, "upload").provisioner as Json[]).find((p) => p.file)!.file;
+    expect(verdict("terraform_data", (json, r) => void (fileOf(json).content = bundleScripts({ ...r.scripts, "apply.sh": `${r.scripts["apply.sh"]}reboot\n` })))).toMatch(/bundle's apply.sh differs/);
+    expect(verdict("terraform_data", (json, r) => void (fileOf(json).content = bundleScripts({ ...r.scripts, "destroy.sh": r.scripts["verify.sh"] })))).toMatch(/bundle's destroy.sh differs/);
+    expect(verdict("terraform_data", (json) => void (fileOf(json).content = fileOf(json).content.slice(0, 200)))).toMatch(/does not unpack/);
+    expect(verdict("terraform_data", (json) => void (fileOf(json).destination = "/tmp/x"))).toMatch(/goes to/);
+    // The bundle as cdk.tf.json carries it must be what Terraform reads back: a changed text is caught even if it unpacks the same.
+    expect(verdict("terraform_data", (json) => void (fileOf(json).content += "\n"))).toMatch(/would read .*bundle/);
+    expect(
+      verdict("terraform_data", (json, r) => void (byStep(json, "ipvs").provisioner as Json[]).push({ file: { content: r.scripts["apply.sh"], destination: "/var/lib/cdktf-ipvs/apply.sh" } })),
+    ).toMatch(/step ipvs uploads a file/);
+    // A step that runs a script other than the bundled one (its sha256 check names another hash).
+    expect(
+      verdict("terraform_data", (json) => {
+        const run = (byStep(json, "aliases").provisioner as Json[])[0]["remote-exec"];
+        run.inline[0] = String(run.inline[0]).replace(/'[0-9a-f]{64} /, `'${"0".repeat(64)} `);
+      }),
+    ).toMatch(/not the bundled script's sha256/);
+  });
+
+  test.each(["terraform_data", "null_resource"])('converge: "every-deploy" is accepted and its resource passes the checks (%s)', (engine) => {
+    const field = FIELDS.find((f) => f.label === "converge")!;
+    const before = roundTrip.length;
+    checkConstructCase({ ...field, apply: (d, v) => Object.assign(d.hostProps, { converge: v, engine }) }, "every-deploy");
+    expect(roundTrip.length).toBe(before + 1);
+    expect(roundTrip[before].sampled.some((i) => / converge triggers$/.test(i.label))).toBe(true);
+    if (engine === "terraform_data") expect(terraformValidateStacks([stacksToValidate[stacksToValidate.length - 1]])).toEqual([]);
+    // ... and a converge resource that would not be replaced on every deploy is caught.
+    expect(
+      verdict(engine, (json) => {
+        const t = triggersOf(byStep(json, "converge"));
+        t.at = "2026-01-01T00:00:00Z";
+      }, { converge: "every-deploy" }),
+    ).toMatch(/trigger at /);
+  });
+
+  test("a real Terraform tells a misread map key and a misread value (one small batch)", () => {
+    const failures = terraformRoundTrip([
+      { label: "live key", tfText: { 'a${upper("b")}': "c" }, expected: { 'a${upper("b")}': "c" } },
+      { label: "live value", tfText: '${upper("b")}', expected: '${upper("b")}' },
+      { label: "escaped key and value", tfText: { "a$${b}": "%%{c}" }, expected: { "a${b}": "%{c}" } },
+    ]);
+    expect(failures.map((f) => `${f.label}: ${f.got}`).sort()).toEqual(['live key: {"aB":"c"}', "live value: B"]);
   });
 });
 
@@ -569,7 +721,7 @@ describe("synthesized stacks, read back through Terraform (one batch)", () => {
     }
     const cases = roundTrip.slice(rt0);
     const scripted = pickSpread(cases, 20);
-    const items = cases.flatMap((c) => c.items.filter((i) => scripted.includes(c) || !/ (apply|verify|destroy)\.sh$/.test(i.label)));
+    const items = cases.flatMap((c) => [...c.items, ...(scripted.includes(c) ? c.sampled : [])]);
     for (const f of terraformRoundTrip(items)) rows.push(`${f.label}\t(terraform round trip)\t${f.error ? `Terraform error: ${f.error}` : `got ${show(f.got)}, expected ${show(f.expected)}`}`);
     for (const f of terraformValidateStacks(pickSpread(stacksToValidate.slice(st0), 60))) rows.push(`${f.label}\t(terraform validate)\t${f.error}`);
     for (const f of batch.checkSyntax()) rows.push(`${f.label}\t(sh -n)\t${f.name}: ${f.error}`);

@@ -1,6 +1,7 @@
 /**
- * Reads strings back through Terraform, in one batch: each string goes into the value of an
- * output (where, as in every attribute of a .tf.json file, Terraform evaluates "${" and "%{"), one
+ * Reads strings back through Terraform, in one batch: each string (or map of strings, whose keys
+ * Terraform reads as templates too) goes into the value of an output (where, as in every attribute
+ * of a .tf.json file, Terraform evaluates "${" and "%{"), one
  * `terraform init` + `terraform apply` evaluates them all, `terraform output -json` gives them
  * back. An output Terraform cannot evaluate is reported with Terraform's diagnostic and dropped
  * for the next round. Also `terraform validate` over whole synthesized stacks, one module each.
@@ -33,15 +34,15 @@ export function terraformLiteral(text: string): { value: string } | { live: numb
 export interface RoundTripItem {
   /** Which case and which attribute, for the report. */
   readonly label: string;
-  /** The string exactly as it stands in cdk.tf.json. */
-  readonly tfText: string;
-  /** What the host (or SSH) must receive. */
-  readonly expected: string;
+  /** The string (or map of strings: its keys are templates too) exactly as it stands in cdk.tf.json. */
+  readonly tfText: unknown;
+  /** What the host (or SSH, or the plan's reader) must receive. */
+  readonly expected: string | Readonly<Record<string, string>>;
 }
 
 export interface RoundTripFailure {
   readonly label: string;
-  readonly expected: string;
+  readonly expected: string | Readonly<Record<string, string>>;
   readonly got?: string;
   readonly error?: string;
 }
@@ -79,6 +80,15 @@ function diagnosticsOf(stdout: string): Diagnostic[] {
   return out;
 }
 
+/** A string equal to the expected one, or an object of exactly the expected entries. */
+function sameValue(got: unknown, expected: string | Readonly<Record<string, string>>): boolean {
+  if (typeof expected === "string") return got === expected;
+  if (typeof got !== "object" || got === null || Array.isArray(got)) return false;
+  const g = got as Record<string, unknown>;
+  const keys = Object.keys(expected);
+  return Object.keys(g).length === keys.length && keys.every((k) => Object.prototype.hasOwnProperty.call(g, k) && g[k] === expected[k]);
+}
+
 export function terraformRoundTrip(items: readonly RoundTripItem[]): RoundTripFailure[] {
   requireTerraform();
   const failures: RoundTripFailure[] = [];
@@ -100,7 +110,7 @@ export function terraformRoundTrip(items: readonly RoundTripItem[]): RoundTripFa
         const values = JSON.parse(out.stdout) as Record<string, { value: unknown }>;
         for (const { item, name } of live) {
           const got = values[name]?.value;
-          if (got !== item.expected) failures.push({ label: item.label, expected: item.expected, got: typeof got === "string" ? got : JSON.stringify(got) });
+          if (!sameValue(got, item.expected)) failures.push({ label: item.label, expected: item.expected, got: typeof got === "string" ? got : JSON.stringify(got) });
         }
         return failures;
       }
