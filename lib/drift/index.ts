@@ -88,20 +88,32 @@ export class DriftCheckError extends Error {
 export function checkDrift(host: DesiredHost, runner: HostRunner): DriftReport {
   const verify = renderHost(planHost(host)).scripts["verify.sh"];
   const r = runner.run(verify);
-  const prefix = `cdktf-ipvs ${host.name} [verify] `;
-  const lines = String(r.stdout ?? "")
-    .split("\n")
-    .map((l) => l.replace(/\r$/, ""));
-  const differences = lines.filter((l) => l.startsWith(`${prefix}DRIFT: `)).map((l) => l.slice(`${prefix}DRIFT: `.length));
-  const saidOk = lines.includes(`${prefix}${VERIFY_OK_TEXT}`);
+  const lines = taggedLines(r, host.name, "verify");
+  const differences = lines.filter((l) => l.startsWith("DRIFT: ")).map((l) => l.slice("DRIFT: ".length));
+  const saidOk = lines.includes(VERIFY_OK_TEXT);
   if (r.code === 0 && saidOk && differences.length === 0) return { host: host.name, inSync: true, differences };
   if (r.code === 1 && differences.length > 0 && !saidOk) return { host: host.name, inSync: false, differences };
   const why =
     r.code === 0 && !saidOk
       ? `exit 0 but verify.sh's "${VERIFY_OK_TEXT}" line never came back, so it did not run to the end`
       : `exit ${r.code}${differences.length > 0 ? `, ${differences.length} DRIFT line(s)` : ""}${saidOk ? ", and the OK line" : ""}`;
+  throw new DriftCheckError(`verify.sh on ${host.name} could not check the host (${why})${outputTail(r)}`);
+}
+
+/** The lines the host's script logged as `cdktf-ipvs <host> [<tag>] ...`, without that prefix. */
+function taggedLines(r: RunResult, host: string, tag: string): string[] {
+  const prefix = `cdktf-ipvs ${host} [${tag}] `;
+  return String(r.stdout ?? "")
+    .split("\n")
+    .map((l) => l.replace(/\r$/, ""))
+    .filter((l) => l.startsWith(prefix))
+    .map((l) => l.slice(prefix.length));
+}
+
+/** `: <the end of what the host said>` for an error message (stderr first), or nothing. */
+function outputTail(r: RunResult): string {
   const output = (String(r.stderr ?? "") || String(r.stdout ?? "")).trim().slice(-2000);
-  throw new DriftCheckError(`verify.sh on ${host.name} could not check the host (${why})${output ? `: ${output}` : ""}`);
+  return output ? `: ${output}` : "";
 }
 
 /** One change a preview names: the step that makes it and what it does. */
@@ -140,17 +152,11 @@ export function previewHost(host: DesiredHost, runner: HostRunner): PreviewRepor
 
 /** Reads what apply.sh --dry-run answered for HOST; throws PreviewCheckError unless it is a whole preview. */
 export function readPreview(host: string, r: RunResult): PreviewReport {
-  const prefix = `cdktf-ipvs ${host} [preview] `;
-  const lines = String(r.stdout ?? "")
-    .split("\n")
-    .map((l) => l.replace(/\r$/, ""));
   const changes: PreviewChange[] = [];
   const counts: number[] = [];
   const change = new RegExp(`^([a-z]+) ${PREVIEW_CHANGE_TEXT}(.*)$`);
   const done = new RegExp(`^${PREVIEW_DONE_TEXT}(\\d+) change\\(s\\) pending$`);
-  for (const line of lines) {
-    if (!line.startsWith(prefix)) continue;
-    const rest = line.slice(prefix.length);
+  for (const rest of taggedLines(r, host, "preview")) {
     const c = change.exec(rest);
     if (c) changes.push({ step: c[1], change: c[2] });
     const d = done.exec(rest);
@@ -167,8 +173,7 @@ export function readPreview(host: string, r: RunResult): PreviewReport {
       : counts.length > 1
         ? `exit ${r.code} with ${counts.length} DONE lines`
         : `exit ${r.code}, ${changes.length} CHANGE line(s) but "${PREVIEW_DONE_TEXT}${pending} change(s) pending"`;
-  const output = (String(r.stderr ?? "") || String(r.stdout ?? "")).trim().slice(-2000);
-  throw new PreviewCheckError(`apply.sh --dry-run on ${host} could not preview the host (${why})${output ? `: ${output}` : ""}`);
+  throw new PreviewCheckError(`apply.sh --dry-run on ${host} could not preview the host (${why})${outputTail(r)}`);
 }
 
 export interface FixReport {
@@ -190,10 +195,7 @@ export function fixDrift(host: DesiredHost, runner: HostRunner): FixReport {
   const before = checkDrift(host, runner);
   if (before.inSync) return { host: host.name, before, applied: [], after: before };
   const r = runner.run(installAndApplyScript(renderHost(planHost(host)).scripts["apply.sh"]));
-  if (r.code !== 0) {
-    const output = (String(r.stderr ?? "") || String(r.stdout ?? "")).trim().slice(-2000);
-    throw new DriftCheckError(`apply.sh on ${host.name} failed (exit ${r.code}), so the drift was not fixed${output ? `: ${output}` : ""}`);
-  }
+  if (r.code !== 0) throw new DriftCheckError(`apply.sh on ${host.name} failed (exit ${r.code}), so the drift was not fixed${outputTail(r)}`);
   const applied = String(r.stdout ?? "").split("\n").filter((l) => l.trim() !== "");
   return { host: host.name, before, applied, after: checkDrift(host, runner) };
 }

@@ -12,47 +12,11 @@ import * as fs from "fs";
 import * as path from "path";
 import { HostSpec } from "../../lib/model";
 import { LabGuest, REPO_ROOT, TOPOLOGY } from "./lab";
+import { V1, V2 } from "./seed-specs";
 import { connectN, isRoundRobin } from "./traffic";
 
 const VIP = TOPOLOGY.lbIPv4;
 const CDKTF = path.join(REPO_ROOT, "node_modules", ".bin", "cdktf");
-
-const V1: HostSpec = {
-  name: "lb1",
-  virtualServices: [
-    {
-      name: "app",
-      protocol: "tcp",
-      address: VIP,
-      port: 1000,
-      scheduler: "rr",
-      realServers: [
-        { address: VIP, port: 1001, forwarding: "masquerade" },
-        { address: VIP, port: 1002, forwarding: "masquerade" },
-      ],
-      aliases: [
-        { port: 1010, method: "redirect" },
-        { port: 1020, method: "dnat" },
-      ],
-    },
-  ],
-};
-
-/** V1 with a changed weight, an added (drained) real server and the DNAT alias dropped. */
-const V2: HostSpec = {
-  name: "lb1",
-  virtualServices: [
-    {
-      ...V1.virtualServices![0],
-      realServers: [
-        { address: VIP, port: 1001, forwarding: "masquerade" },
-        { address: VIP, port: 1002, forwarding: "masquerade", weight: 3 },
-        { address: VIP, port: 1003, forwarding: "masquerade", weight: 0 },
-      ],
-      aliases: [{ port: 1010, method: "redirect" }],
-    },
-  ],
-};
 
 /** Foreign state a real host may have: an IPVS service and nat rules/chains that are not ours. */
 const FOREIGN_SETUP = [

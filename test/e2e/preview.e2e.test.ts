@@ -19,48 +19,11 @@ import { IpvsHost } from "../../lib/constructs";
 import { HostSpec } from "../../lib/model";
 import { planHost } from "../../lib/plan";
 import { HostScripts, renderHost } from "../../lib/render";
-import { LabGuest, REPO_ROOT, TOPOLOGY } from "./lab";
+import { LabGuest, REPO_ROOT } from "./lab";
+import { V1, V2 } from "./seed-specs";
 
-const VIP = TOPOLOGY.lbIPv4;
 const BIN = path.join(REPO_ROOT, "bin", "cdktf-ipvs.js");
 const WORK = path.join(REPO_ROOT, ".lab", "e2e", "preview");
-
-const V1: HostSpec = {
-  name: "lb1",
-  virtualServices: [
-    {
-      name: "app",
-      protocol: "tcp",
-      address: VIP,
-      port: 1000,
-      scheduler: "rr",
-      realServers: [
-        { address: VIP, port: 1001, forwarding: "masquerade" },
-        { address: VIP, port: 1002, forwarding: "masquerade" },
-      ],
-      aliases: [
-        { port: 1010, method: "redirect" },
-        { port: 1020, method: "dnat" },
-      ],
-    },
-  ],
-};
-
-/** V1 with a changed weight, an added (drained) real server and the DNAT alias dropped. */
-const V2: HostSpec = {
-  name: "lb1",
-  virtualServices: [
-    {
-      ...V1.virtualServices![0],
-      realServers: [
-        { address: VIP, port: 1001, forwarding: "masquerade" },
-        { address: VIP, port: 1002, forwarding: "masquerade", weight: 3 },
-        { address: VIP, port: 1003, forwarding: "masquerade", weight: 0 },
-      ],
-      aliases: [{ port: 1010, method: "redirect" }],
-    },
-  ],
-};
 
 /** Everything a preview could touch, as text: must not change across a preview. */
 function hostSnapshot(guest: LabGuest): string {
