@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { PolicyInputError, runPolicy } from "../../lib/cli/policy";
+import { STACK_RULES } from "../../lib/policy/stack";
 
 const SEED = [
   "ipvsadm -A -t 172.16.1.8:1000 -s rr",
@@ -11,7 +12,8 @@ const SEED = [
 
 function stackDir(inline: string[]): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cdktf-ipvs-policy-"));
-  const json = { resource: { null_resource: { lb: { connection: { host: "172.16.1.8" }, provisioner: [{ "remote-exec": { inline } }] } } } };
+  // host_key pinned, so only the pairing rules have something to say.
+  const json = { resource: { null_resource: { lb: { connection: { host: "172.16.1.8", host_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl" }, provisioner: [{ "remote-exec": { inline } }] } } } };
   fs.writeFileSync(path.join(dir, "main.tf.json"), JSON.stringify(json, null, 2));
   return dir;
 }
@@ -30,6 +32,7 @@ describe("cdktf-ipvs policy", () => {
     expect(r.err).toContain("[error] IPVS101 172.16.1.8:22 null_resource.lb: REDIRECT to IPVS service tcp 172.16.1.8:1000");
     expect(r.err).toContain("    iptables -t nat -A PREROUTING -p tcp --dport 1010 -j REDIRECT --to-port 1000");
     expect(r.out).toBe("1 stack(s), 1 host(s): 1 error, 0 warning, 0 info");
+    expect(run(stackDir(SEED)).code).toBe(1);
   });
 
   test("a warning fails only with --fail-on warning", () => {
@@ -54,7 +57,7 @@ describe("cdktf-ipvs policy", () => {
     const log = JSON.parse(fs.readFileSync(sarif, "utf8"));
     expect(log.version).toBe("2.1.0");
     expect(log.runs[0].results[0]).toMatchObject({ ruleId: "IPVS101", locations: [{ physicalLocation: { region: { startLine: 4 } } }] });
-    expect(fs.readFileSync(junit, "utf8")).toMatch(/<testsuite name="cdktf-ipvs policy" tests="5" failures="1"/);
+    expect(fs.readFileSync(junit, "utf8")).toContain(`<testsuite name="cdktf-ipvs policy" tests="${STACK_RULES.length}" failures="1"`);
   });
 
   test("input that is not a stack or plan is refused (exit 2 in the CLI)", () => {

@@ -12,7 +12,7 @@ function handWritten(inline: string[]) {
   const app = Testing.app();
   const stack = new TerraformStack(app, "hand");
   const lb = new DataResource(stack, "lb", {
-    connection: { type: "ssh", host: "172.16.1.8", user: "root" },
+    connection: { type: "ssh", host: "172.16.1.8", user: "root", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl" },
     provisioners: [{ type: "remote-exec", inline }],
   });
   const checks = IpvsPolicyChecks.applyTo(app);

@@ -7,7 +7,7 @@ const SEED_STACK = {
   resource: {
     null_resource: {
       lb: {
-        connection: { host: "172.16.1.8" },
+        connection: { host: "172.16.1.8", host_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl" },
         provisioner: [
           {
             "remote-exec": {

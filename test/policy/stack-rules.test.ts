@@ -1,5 +1,17 @@
 import { buildStackModel, readTerraformConfiguration } from "../../lib/stack";
-import { StackFinding, StackRule, checkStack, stackAliasNeedsConntrack, stackAliasNeedsMasquerade, stackConntrackBeforeAlias, stackConntrackSurvivesReboot, stackIpvsadmClear } from "../../lib/policy/stack";
+import {
+  StackFinding,
+  StackRule,
+  checkStack,
+  stackAliasNeedsConntrack,
+  stackAliasNeedsMasquerade,
+  stackConntrackBeforeAlias,
+  stackConntrackSurvivesReboot,
+  stackHostKeyUnchecked,
+  stackIpvsadmClear,
+  stackKeyTextInline,
+  stackRedirectOtherAddress,
+} from "../../lib/policy/stack";
 
 /** The seed's commands, exactly as the blog post ran them. */
 const SEED = [
@@ -14,13 +26,13 @@ const PERSIST = [
   "cat <<'EOF' > /etc/sysctl.d/90-ipvs.conf\nnet.ipv4.vs.conntrack = 1\nEOF",
 ];
 
-type Resources = Record<string, { inline: string[]; host?: string; dependsOn?: string[]; type?: string }>;
+type Resources = Record<string, { inline: string[]; host?: string; dependsOn?: string[]; type?: string; connection?: Record<string, string> }>;
 
 function stack(resources: Resources): object {
   const byType: Record<string, Record<string, object>> = {};
   for (const [name, r] of Object.entries(resources)) {
     (byType[r.type ?? "null_resource"] ??= {})[name] = {
-      connection: { host: r.host ?? LB.host },
+      connection: { host: r.host ?? LB.host, ...r.connection },
       ...(r.dependsOn ? { depends_on: r.dependsOn } : {}),
       provisioner: [{ "remote-exec": { inline: r.inline } }],
     };
@@ -129,9 +141,50 @@ describe("IPVS105: ipvsadm -C", () => {
   });
 });
 
+describe("IPVS106: REDIRECT matched on another address than the service's", () => {
+  test("REDIRECT of packets to 10.0.0.9 lands on the service port of an address where no service listens", () => {
+    const inline = ["sysctl -w net.ipv4.vs.conntrack=1", ...SEED.slice(0, 3), "iptables -t nat -A PREROUTING -d 10.0.0.9 -p tcp --dport 1010 -j REDIRECT --to-port 1000"];
+    expect(findings({ lb: { inline } }, stackRedirectOtherAddress)).toEqual([
+      expect.objectContaining({ ruleId: "IPVS106", level: "warning", detail: "REDIRECT on 10.0.0.9 to port 1000, but the IPVS service on that port listens on 172.16.1.8" }),
+    ]);
+  });
+
+  test("compliant: REDIRECT matched on the service's own address, and DNAT from any address", () => {
+    const inline = [
+      ...SEED.slice(0, 3),
+      "iptables -t nat -A PREROUTING -d 172.16.1.8 -p tcp --dport 1010 -j REDIRECT --to-port 1000",
+      "iptables -t nat -A PREROUTING -d 10.0.0.9 -p tcp --dport 1020 -j DNAT --to-destination 172.16.1.8:1000",
+    ];
+    expect(findings({ lb: { inline } }, stackRedirectOtherAddress)).toEqual([]);
+  });
+});
+
+describe("IPVS107: private key text in the stack", () => {
+  test("a key written into the connection is flagged, without repeating it", () => {
+    const key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
+    const hits = findings({ lb: { inline: SEED, connection: { private_key: key } } }, stackKeyTextInline);
+    expect(hits).toEqual([expect.objectContaining({ ruleId: "IPVS107", level: "error", resource: "null_resource.lb", detail: "holds private key text (redacted here)" })]);
+    expect(JSON.stringify(hits)).not.toContain("b3BlbnNzaC1rZXktdjE");
+  });
+
+  test("compliant: the key read from a file at apply time", () => {
+    expect(findings({ lb: { inline: SEED, connection: { private_key: '${file("~/.ssh/id_ed25519")}' } } }, stackKeyTextInline)).toEqual([]);
+  });
+});
+
+describe("IPVS108: host key not pinned", () => {
+  test("a connection without host_key is reported (info)", () => {
+    expect(findings({ lb: { inline: SEED } }, stackHostKeyUnchecked)).toEqual([expect.objectContaining({ ruleId: "IPVS108", level: "info", detail: "connection to 172.16.1.8:22 has no host_key" })]);
+  });
+
+  test("compliant: host_key set", () => {
+    expect(findings({ lb: { inline: SEED, connection: { host_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl" } } }, stackHostKeyUnchecked)).toEqual([]);
+  });
+});
+
 describe("checkStack", () => {
-  test("the seed's fixed stack (terraform_data, conntrack first, persisted) passes every rule", () => {
-    const fixed = { lb: { type: "terraform_data", inline: ["modprobe ip_vs", ...PERSIST, "sysctl -p /etc/sysctl.d/90-ipvs.conf", ...SEED] } };
+  test("the seed's fixed stack (terraform_data, conntrack first, persisted, host key pinned) passes every rule", () => {
+    const fixed = { lb: { type: "terraform_data", connection: { host_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl" }, inline: ["modprobe ip_vs", ...PERSIST, "sysctl -p /etc/sysctl.d/90-ipvs.conf", ...SEED] } };
     expect(checkStack(buildStackModel(readTerraformConfiguration(stack(fixed))))).toEqual([]);
   });
 

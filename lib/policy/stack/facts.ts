@@ -38,6 +38,8 @@ export interface HostFacts {
   readonly ipvsAtBoot: readonly HostEvent[];
   /** `ipvsadm -C`. */
   readonly clears: readonly HostEvent[];
+  /** REDIRECT rules matched on an address where no service listens, to the port of a service on another address. */
+  readonly redirectsElsewhere: readonly { readonly event: HostEvent; readonly matchAddress: string; readonly service: StackService }[];
 }
 
 const canonical = (address: string | undefined): string | undefined => (address === undefined ? undefined : (parseAddress(address)?.canonical ?? address));
@@ -83,6 +85,7 @@ export function hostFacts(host: HostModel): HostFacts {
   }
 
   const aliases: StackAlias[] = [];
+  const redirectsElsewhere: { event: HostEvent; matchAddress: string; service: StackService }[] = [];
   for (const e of host.create) {
     const ev = e.event;
     if (ev.kind !== "nat" || (ev.target !== "REDIRECT" && ev.target !== "DNAT")) continue;
@@ -95,6 +98,10 @@ export function hostFacts(host: HostModel): HostFacts {
     const address = ev.target === "DNAT" ? canonical(ev.toAddress) : canonical(ev.matchAddress);
     const service = services.find((s) => s.protocol === protocol && s.port === port && (address === undefined || s.address === address));
     if (service) aliases.push({ event: e, service, target: ev.target });
+    else if (ev.target === "REDIRECT" && address !== undefined) {
+      const other = services.find((s) => s.protocol === protocol && s.port === port);
+      if (other) redirectsElsewhere.push({ event: e, matchAddress: address, service: other });
+    }
   }
-  return { services, aliases, conntrackNow, conntrackFiles, ipvsAtBoot, clears };
+  return { services, aliases, conntrackNow, conntrackFiles, ipvsAtBoot, clears, redirectsElsewhere };
 }

@@ -8,13 +8,25 @@ import { stackAliasNeedsMasquerade } from "./alias-needs-masquerade";
 import { stackConntrackBeforeAlias } from "./conntrack-before-alias";
 import { stackConntrackSurvivesReboot } from "./conntrack-survives-reboot";
 import { hostFacts } from "./facts";
+import { stackHostKeyUnchecked } from "./host-key-unchecked";
 import { stackIpvsadmClear } from "./ipvsadm-clear";
+import { stackKeyTextInline } from "./key-text-inline";
+import { stackRedirectOtherAddress } from "./redirect-other-address";
 import { ReportFinding } from "../report";
 import { StackFinding, StackRule } from "./rule";
 
 export * from "./facts";
 export * from "./rule";
-export { stackAliasNeedsConntrack, stackAliasNeedsMasquerade, stackConntrackBeforeAlias, stackConntrackSurvivesReboot, stackIpvsadmClear };
+export {
+  stackAliasNeedsConntrack,
+  stackAliasNeedsMasquerade,
+  stackConntrackBeforeAlias,
+  stackConntrackSurvivesReboot,
+  stackHostKeyUnchecked,
+  stackIpvsadmClear,
+  stackKeyTextInline,
+  stackRedirectOtherAddress,
+};
 
 export const STACK_RULES: readonly StackRule[] = [
   stackAliasNeedsConntrack,
@@ -22,6 +34,9 @@ export const STACK_RULES: readonly StackRule[] = [
   stackConntrackSurvivesReboot,
   stackAliasNeedsMasquerade,
   stackIpvsadmClear,
+  stackRedirectOtherAddress,
+  stackKeyTextInline,
+  stackHostKeyUnchecked,
 ];
 
 /** Runs every stack rule on every host of the model; errors first. A rule that throws becomes a finding (cdk-nag style), never an abort. */

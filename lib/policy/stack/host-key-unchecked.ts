@@ -1,0 +1,16 @@
+import { StackRule } from "./rule";
+
+export const stackHostKeyUnchecked: StackRule = {
+  id: "IPVS108",
+  level: "info",
+  summary: "The SSH connection does not pin the host's key, so Terraform does not check whom it gives root commands to.",
+  explanation:
+    "Without host_key, Terraform's SSH client accepts any host key: whoever answers at that address (a reinstalled host, a spoofed one) receives the provisioners, which run as root.",
+  fix: "Set host_key to the host's public key (the first two fields of /etc/ssh/ssh_host_ed25519_key.pub); cdktf-ipvs: connection.hostKey.",
+  check(host, _facts, stack) {
+    return stack.stack.resources
+      .filter((r) => host.resources.includes(r.address) && r.connection !== undefined)
+      .filter((r) => r.connection!.host_key === undefined && r.provisioners.every((p) => p.connection?.host_key === undefined))
+      .map((r) => ({ resource: r.address, command: "connection", detail: `connection to ${host.target.key} has no host_key` }));
+  },
+};
