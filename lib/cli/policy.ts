@@ -7,10 +7,13 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { RuleLevel } from "../policy/rule";
+import { DesiredHost } from "../model";
+import { HOST_RULES, checkHost, checkTerraformPlan } from "../policy";
+import { Finding, RuleLevel } from "../policy/rule";
 import { ReportFinding, toJunit, toSarif } from "../policy/report";
 import { STACK_RULES, StackFinding, checkStack, stackReportFinding } from "../policy/stack";
 import { StackModel, buildStackModel, loadStacks } from "../stack";
+import { hostsOfStackJson } from "./stack";
 
 export interface PolicyOptions {
   readonly json?: boolean;
@@ -81,7 +84,7 @@ export function runPolicy(target: string, options: PolicyOptions, io: PolicyIo):
   const models = loadPolicyTarget(target);
   const all: { finding: StackFinding; report: ReportFinding }[] = [];
   for (const model of models) {
-    for (const finding of checkStack(model)) {
+    for (const finding of [...checkStack(model), ...ourHostFindings(model)]) {
       const at = lineOf(model, finding.resource);
       all.push({ finding, report: stackReportFinding(finding, at.file, at.line) });
     }
@@ -89,9 +92,11 @@ export function runPolicy(target: string, options: PolicyOptions, io: PolicyIo):
   const failing = all.filter(({ finding }) => RANK[finding.level] <= RANK[failOn]);
   const counts = LEVELS.map((l) => `${all.filter((x) => x.finding.level === l).length} ${l}`).join(", ");
 
-  if (options.sarif) fs.writeFileSync(options.sarif, `${JSON.stringify(toSarif(all.map((x) => x.report), STACK_RULES, { name: "cdktf-ipvs", version: packageVersion() }), null, 2)}\n`);
+  if (options.sarif) fs.writeFileSync(options.sarif, `${JSON.stringify(toSarif(all.map((x) => x.report), [...HOST_RULES, ...STACK_RULES], { name: "cdktf-ipvs", version: packageVersion() }), null, 2)}\n`);
   if (options.junit) {
+    // A case per stack rule and resource, plus one per finding of the host rules (our hosts).
     const cases = models.flatMap((m) => m.hosts.flatMap((h) => h.resources.flatMap((r) => STACK_RULES.map((rule) => ({ ruleId: rule.id, where: `${h.target.key} ${r}` })))));
+    for (const { report } of all) if (!cases.some((c) => c.ruleId === report.ruleId && c.where === report.where)) cases.push({ ruleId: report.ruleId, where: report.where });
     fs.writeFileSync(options.junit, toJunit(all.map((x) => x.report), cases, "cdktf-ipvs policy", failOn));
   }
   if (options.json) {
@@ -103,6 +108,19 @@ export function runPolicy(target: string, options: PolicyOptions, io: PolicyIo):
     io.out(`${models.length} stack(s), ${models.reduce((n, m) => n + m.hosts.length, 0)} host(s): ${counts}`);
   }
   return failing.length > 0 ? 1 : 0;
+}
+
+/**
+ * cdktf-ipvs's own hosts in the stack go through the same command: their scripts carry the
+ * desired state, so the host rules (IPVS001-008) run on what will really be applied; for a plan,
+ * also the plan-time checks (IPVS005-006: step order and one desired state per host).
+ */
+function ourHostFindings(model: StackModel): StackFinding[] {
+  const json = model.stack.files.map((f) => JSON.parse(fs.readFileSync(f, "utf8")) as unknown);
+  const asStackFinding = (f: Finding, host: string): StackFinding => ({ ruleId: f.ruleId, level: f.level, host, resource: f.path, command: "", detail: f.detail, summary: f.summary, fix: f.fix });
+  if (model.stack.format === "plan") return json.flatMap((plan) => checkTerraformPlan(plan).map((f) => asStackFinding(f, "(plan)")));
+  const hosts: DesiredHost[] = json.flatMap((j, i) => hostsOfStackJson(j, model.stack.files[i]));
+  return hosts.flatMap((h) => checkHost(h).map((f) => asStackFinding(f, h.ssh?.host !== undefined ? `${h.ssh.host.includes(":") ? `[${h.ssh.host}]` : h.ssh.host}:${h.ssh.port}` : h.name)));
 }
 
 function packageVersion(): string {

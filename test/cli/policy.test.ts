@@ -77,3 +77,46 @@ describe("cdktf-ipvs policy refuses what is not a stack", () => {
     }
   });
 });
+
+describe("cdktf-ipvs policy on cdktf-ipvs's own stacks", () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { App, TerraformStack } = require("cdktf") as typeof import("cdktf");
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { IpvsHost } = require("../../lib/constructs") as typeof import("../../lib/constructs");
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { seedHost } = require("../fixtures") as typeof import("../fixtures");
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { requireTerraform, tfOk } = require("../constructs/terraform") as typeof import("../constructs/terraform");
+
+  function synthSeed(): string {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "cdktf-ipvs-policy-own-"));
+    const app = new App({ outdir });
+    const stack = new TerraformStack(app, "lab");
+    IpvsHost.fromSpec(stack, "lb1", seedHost(), { engine: "terraform_data", connection: { host: "172.16.1.8", privateKeyPath: "/k" } });
+    app.synth();
+    return path.join(outdir, "stacks", "lab");
+  }
+
+  test("the host rules run on the desired state our scripts carry: no error, the warnings the constructs give", () => {
+    const r = run(synthSeed(), { json: true });
+    expect(r.code).toBe(0);
+    const ids = JSON.parse(r.out).findings.map((f: { ruleId: string; host: string }) => `${f.ruleId} ${f.host}`);
+    expect(ids).toEqual(expect.arrayContaining(["IPVS002 172.16.1.8:22", "IPVS004 172.16.1.8:22"]));
+    expect(ids.filter((id: string) => id.startsWith("IPVS108"))).toEqual(["IPVS108 172.16.1.8:22"]);
+  });
+
+  test("a real terraform plan of our stack: the plan-time checks run too", () => {
+    requireTerraform();
+    const dir = synthSeed();
+    const config = JSON.parse(fs.readFileSync(path.join(dir, "cdk.tf.json"), "utf8"));
+    delete config.terraform?.backend;
+    fs.writeFileSync(path.join(dir, "cdk.tf.json"), JSON.stringify(config));
+    tfOk(dir, ["init", "-input=false", "-no-color"]);
+    tfOk(dir, ["plan", "-input=false", "-no-color", "-out", "p"]);
+    const planFile = path.join(dir, "plan.json");
+    fs.writeFileSync(planFile, tfOk(dir, ["show", "-json", "-no-color", "p"]));
+    const r = run(planFile, { json: true });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out).findings.map((f: { ruleId: string }) => f.ruleId)).toEqual(expect.arrayContaining(["IPVS002"]));
+  });
+});

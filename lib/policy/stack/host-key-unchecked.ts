@@ -8,9 +8,12 @@ export const stackHostKeyUnchecked: StackRule = {
     "Without host_key, Terraform's SSH client accepts any host key: whoever answers at that address (a reinstalled host, a spoofed one) receives the provisioners, which run as root.",
   fix: "Set host_key to the host's public key (the first two fields of /etc/ssh/ssh_host_ed25519_key.pub); cdktf-ipvs: connection.hostKey.",
   check(host, _facts, stack) {
-    return stack.stack.resources
+    const unpinned = stack.stack.resources
       .filter((r) => host.resources.includes(r.address) && r.connection !== undefined)
-      .filter((r) => r.connection!.host_key === undefined && r.provisioners.every((p) => p.connection?.host_key === undefined))
-      .map((r) => ({ resource: r.address, command: "connection", detail: `connection to ${host.target.key} has no host_key` }));
+      .filter((r) => r.connection!.host_key === undefined && r.provisioners.every((p) => p.connection?.host_key === undefined));
+    if (unpinned.length === 0) return [];
+    // Once per host: every resource connecting there shares the same answer.
+    const others = unpinned.length > 1 ? ` (and ${unpinned.length - 1} more resource(s) connecting there)` : "";
+    return [{ resource: unpinned[0].address, command: "connection", detail: `connection to ${host.target.key} has no host_key${others}` }];
   },
 };
