@@ -3,15 +3,14 @@
  * Every apply.sh we render carries its host's desired state on one marker line
  * (DESIRED_STATE_MARKER), and Terraform receives that script as the text of an upload. This
  * reader does not depend on how the upload is laid out (which resource, which provisioner,
- * which attribute, one script per file or all of them in one archive): it looks at every string
- * in the JSON, and at what a string holds when it is base64 of a gzip stream or of a tar archive,
- * keeps the texts with a marker line, undoes Terraform's template escaping and reads the desired
+ * which attribute, one script per file or all of them in one bundle): it looks at every string
+ * in the JSON, and inside our script bundles (base64 of a gzipped tar), keeps the texts with a marker line, undoes Terraform's template escaping and reads the desired
  * state. The caller renders the scripts again from it (lib/plan + lib/render), exactly as synth did.
  */
 import * as fs from "fs";
 import * as path from "path";
-import { gunzipSync } from "zlib";
 import { DesiredHost } from "../model";
+import { readBundle } from "../render/bundle";
 import { DESIRED_STATE_MARKER, readDesiredState } from "../render/scripts";
 
 /** The stack cannot be read: no cdk.tf.json, not JSON, no host, or two different states for one host. */
@@ -51,44 +50,18 @@ function* strings(value: unknown): Generator<string> {
   else if (typeof value === "object" && value !== null) for (const v of Object.values(value)) yield* strings(v);
 }
 
-const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
-
-/** The files of a ustar archive (regular files only); undefined when BYTES is not one. */
-function tarFiles(bytes: Buffer): string[] | undefined {
-  if (bytes.length < 512 || bytes.toString("latin1", 257, 262) !== "ustar") return undefined;
-  const files: string[] = [];
-  for (let at = 0; at + 512 <= bytes.length; ) {
-    const header = bytes.subarray(at, at + 512);
-    if (header.every((b) => b === 0)) break;
-    const size = parseInt(header.toString("latin1", 124, 136).replace(/[\0 ]/g, "") || "0", 8);
-    if (!Number.isFinite(size) || size < 0 || at + 512 + size > bytes.length) return files;
-    const type = header.toString("latin1", 156, 157);
-    if (type === "0" || type === "\0") files.push(bytes.toString("utf8", at + 512, at + 512 + size));
-    at += 512 + Math.ceil(size / 512) * 512;
-  }
-  return files;
-}
-
 /**
- * The texts a string of the stack may carry a script in: itself, and when it is base64 (an
- * upload of packed scripts), the decoded text, gunzipped when it is gzip, split into files when
- * it is a tar archive.
+ * The texts a string of the stack may carry a script in: itself, and when it is an upload of our
+ * packed scripts (lib/render/bundle.ts: base64 of a gzipped tar), the scripts inside.
  */
 export function textsOf(value: string): string[] {
-  const texts = [value];
   const compact = value.trim();
-  if (compact.length < 64 || !BASE64.test(compact)) return texts;
-  let bytes = Buffer.from(compact, "base64");
-  if (bytes.length > 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
-    try {
-      bytes = gunzipSync(bytes, { maxOutputLength: 256 << 20 });
-    } catch {
-      return texts;
-    }
+  if (compact.length < 64 || !/^[A-Za-z0-9+/]+={0,2}$/.test(compact)) return [value];
+  try {
+    return [value, ...Object.values(readBundle(compact))];
+  } catch {
+    return [value]; // base64 of something else
   }
-  const files = tarFiles(bytes);
-  texts.push(...(files ?? [bytes.toString("utf8")]));
-  return texts;
 }
 
 const hasMarker = (text: string) => text.startsWith(DESIRED_STATE_MARKER) || text.includes(`\n${DESIRED_STATE_MARKER}`);
