@@ -4,8 +4,9 @@
  * (DESIRED_STATE_MARKER), and Terraform receives that script as the text of an upload. This
  * reader does not depend on how the upload is laid out (which resource, which provisioner,
  * which attribute, one script per file or all of them in one bundle): it looks at every string
- * in the JSON, and inside our script bundles (base64 of a gzipped tar), keeps the texts with a marker line, undoes Terraform's template escaping and reads the desired
- * state. The caller renders the scripts again from it (lib/plan + lib/render), exactly as synth did.
+ * in the JSON, and inside our script bundles (base64 of a gzipped tar), keeps the texts with a
+ * marker line, undoes Terraform's template escaping and reads the desired state. The caller
+ * renders the scripts again from it (lib/plan + lib/render), exactly as synth did.
  */
 import * as fs from "fs";
 import * as path from "path";
