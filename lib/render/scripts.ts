@@ -514,18 +514,6 @@ step_sysctls_apply() {
 }
 
 # --- ipvs ---
-# One IPVS change in words; "-" marks an empty field in the diff's output.
-describe_change() {
-  case $1 in
-    ADD_SERVICE | EDIT_SERVICE) text="$1 $2 $4" ;;
-    DEL_SERVICE) text="$1 $2" ;;
-    ADD_REAL | EDIT_REAL) text="$1 $2 -r $3 $4" ;;
-    *) text="$1 $2 -r $3" ;;
-  esac
-  if [ "$5" != - ]; then text="$text (was: $5)"; fi
-  printf '%s' "$text"
-}
-
 # $TMP/batch: the ipvsadm -R lines; $TMP/owned: services owned while they change (what we owned
 # plus what we declare); $TMP/owned.after: what we own after.
 step_ipvs_plan() {
@@ -539,22 +527,27 @@ step_ipvs_plan() {
     done <"$TMP/changes"
     die "refusing to take over IPVS services cdktf-ipvs does not own"
   fi
+  # One awk pass writes the ipvsadm -R batch and names each change: no process per change, so a
+  # first apply of thousands of rules costs what the batch costs.
   : >"$TMP/batch"
   : >"$TMP/ipvs.log"
-  while IFS="$TAB" read -r action key rs want have; do
-    case $action in
-      DEL_REAL) printf -- '-d %s -r %s\\n' "$key" "$rs" ;;
-      DEL_SERVICE) printf -- '-D %s\\n' "$key" ;;
-      ADD_SERVICE) printf -- '-A %s %s\\n' "$key" "$want" ;;
-      EDIT_SERVICE) printf -- '-E %s %s\\n' "$key" "$want" ;;
-      ADD_REAL) printf -- '-a %s -r %s %s\\n' "$key" "$rs" "$want" ;;
-      EDIT_REAL) printf -- '-e %s -r %s %s\\n' "$key" "$rs" "$want" ;;
-      *) die "internal: unknown IPVS change $action" ;;
-    esac >>"$TMP/batch"
-    text=$(describe_change "$action" "$key" "$rs" "$want" "$have")
-    printf '%s\\n' "$text" >>"$TMP/ipvs.log"
-    change "$text"
-  done <"$TMP/changes"
+  awk -F "$TAB" -v batch="$TMP/batch" -v names="$TMP/ipvs.log" '
+    {
+      a = $1; k = $2; r = $3; w = $4; h = $5
+      if (a == "DEL_REAL") { print "-d " k " -r " r >>batch; t = a " " k " -r " r }
+      else if (a == "DEL_SERVICE") { print "-D " k >>batch; t = a " " k }
+      else if (a == "ADD_SERVICE") { print "-A " k " " w >>batch; t = a " " k " " w }
+      else if (a == "EDIT_SERVICE") { print "-E " k " " w >>batch; t = a " " k " " w }
+      else if (a == "ADD_REAL") { print "-a " k " -r " r " " w >>batch; t = a " " k " -r " r " " w }
+      else if (a == "EDIT_REAL") { print "-e " k " -r " r " " w >>batch; t = a " " k " -r " r " " w }
+      else { print "unknown IPVS change " a; exit 2 }
+      if (h != "-") t = t " (was: " h ")"
+      print t >>names
+    }' "$TMP/changes" >"$TMP/ipvs.err" || die "internal: $(cat "$TMP/ipvs.err")"
+  CHANGES=$((CHANGES + $(grep -c . "$TMP/ipvs.log" || true)))
+  if [ "$DRY_RUN" = 1 ]; then
+    awk -v p="cdktf-ipvs $HOST_NAME [preview] $STEP ${PREVIEW_CHANGE_TEXT}" '{ print p $0 }' "$TMP/ipvs.log"
+  fi
   { cat "$TMP/owned.before"; desired_ipvs_keys; } | sort -u >"$TMP/owned"
   desired_ipvs_keys >"$TMP/owned.after"
   if [ ! -f "$OWNED_SERVICES" ] || ! cmp -s "$TMP/owned.after" "$OWNED_SERVICES"; then

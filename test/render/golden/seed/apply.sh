@@ -258,7 +258,7 @@ remove_alias_chain() {
 }
 
 # cdktf-ipvs-desired-state: {"name":"lb1","path":"spec.hosts[0]","services":[{"name":"app","family":"ipv4","scheduler":"rr","schedulerFlags":[],"realServers":[{"address":"172.16.1.8","port":1001,"forwarding":"masquerade","weight":1,"upperThreshold":0,"lowerThreshold":0,"path":"spec.hosts[0].virtualServices[0].realServers[0]"},{"address":"172.16.1.8","port":1002,"forwarding":"masquerade","weight":1,"upperThreshold":0,"lowerThreshold":0,"path":"spec.hosts[0].virtualServices[0].realServers[1]"}],"path":"spec.hosts[0].virtualServices[0]","kind":"address","protocol":"tcp","address":"172.16.1.8","port":1000}],"aliases":[{"service":"app","protocol":"tcp","family":"ipv4","address":"172.16.1.8","port":1010,"method":"redirect","targetAddress":"172.16.1.8","targetPort":1000,"remoteClients":true,"localClients":false,"path":"spec.hosts[0].virtualServices[0].aliases[0]"},{"service":"app","protocol":"tcp","family":"ipv4","address":"172.16.1.8","port":1020,"method":"dnat","targetAddress":"172.16.1.8","targetPort":1000,"remoteClients":true,"localClients":false,"path":"spec.hosts[0].virtualServices[0].aliases[1]"}],"modules":[{"name":"ip_vs","reason":"IPVS itself"},{"name":"ip_vs_rr","reason":"scheduler rr"},{"name":"nf_conntrack","reason":"connection tracking for masquerade and aliases"}],"sysctls":[{"key":"net.ipv4.vs.conntrack","value":"1","reason":"aliases reach IPVS through iptables nat; IPVS must keep their conntrack entries"}],"unsafeSysctls":[]}
-SCRIPT_ID=86d713cdeb9aa7b5c835a5b2bbab89418522aaa4c6380fcad94e64db4f8ebf42
+SCRIPT_ID=f706f38a08b531afd7c7bd4fabbb5c77f450dccdaef1144c18405b1b94850bc2
 CHANGES=0
 FILE_N=0
 
@@ -410,18 +410,6 @@ step_sysctls_apply() {
 }
 
 # --- ipvs ---
-# One IPVS change in words; "-" marks an empty field in the diff's output.
-describe_change() {
-  case $1 in
-    ADD_SERVICE | EDIT_SERVICE) text="$1 $2 $4" ;;
-    DEL_SERVICE) text="$1 $2" ;;
-    ADD_REAL | EDIT_REAL) text="$1 $2 -r $3 $4" ;;
-    *) text="$1 $2 -r $3" ;;
-  esac
-  if [ "$5" != - ]; then text="$text (was: $5)"; fi
-  printf '%s' "$text"
-}
-
 # $TMP/batch: the ipvsadm -R lines; $TMP/owned: services owned while they change (what we owned
 # plus what we declare); $TMP/owned.after: what we own after.
 step_ipvs_plan() {
@@ -435,22 +423,27 @@ step_ipvs_plan() {
     done <"$TMP/changes"
     die "refusing to take over IPVS services cdktf-ipvs does not own"
   fi
+  # One awk pass writes the ipvsadm -R batch and names each change: no process per change, so a
+  # first apply of thousands of rules costs what the batch costs.
   : >"$TMP/batch"
   : >"$TMP/ipvs.log"
-  while IFS="$TAB" read -r action key rs want have; do
-    case $action in
-      DEL_REAL) printf -- '-d %s -r %s\n' "$key" "$rs" ;;
-      DEL_SERVICE) printf -- '-D %s\n' "$key" ;;
-      ADD_SERVICE) printf -- '-A %s %s\n' "$key" "$want" ;;
-      EDIT_SERVICE) printf -- '-E %s %s\n' "$key" "$want" ;;
-      ADD_REAL) printf -- '-a %s -r %s %s\n' "$key" "$rs" "$want" ;;
-      EDIT_REAL) printf -- '-e %s -r %s %s\n' "$key" "$rs" "$want" ;;
-      *) die "internal: unknown IPVS change $action" ;;
-    esac >>"$TMP/batch"
-    text=$(describe_change "$action" "$key" "$rs" "$want" "$have")
-    printf '%s\n' "$text" >>"$TMP/ipvs.log"
-    change "$text"
-  done <"$TMP/changes"
+  awk -F "$TAB" -v batch="$TMP/batch" -v names="$TMP/ipvs.log" '
+    {
+      a = $1; k = $2; r = $3; w = $4; h = $5
+      if (a == "DEL_REAL") { print "-d " k " -r " r >>batch; t = a " " k " -r " r }
+      else if (a == "DEL_SERVICE") { print "-D " k >>batch; t = a " " k }
+      else if (a == "ADD_SERVICE") { print "-A " k " " w >>batch; t = a " " k " " w }
+      else if (a == "EDIT_SERVICE") { print "-E " k " " w >>batch; t = a " " k " " w }
+      else if (a == "ADD_REAL") { print "-a " k " -r " r " " w >>batch; t = a " " k " -r " r " " w }
+      else if (a == "EDIT_REAL") { print "-e " k " -r " r " " w >>batch; t = a " " k " -r " r " " w }
+      else { print "unknown IPVS change " a; exit 2 }
+      if (h != "-") t = t " (was: " h ")"
+      print t >>names
+    }' "$TMP/changes" >"$TMP/ipvs.err" || die "internal: $(cat "$TMP/ipvs.err")"
+  CHANGES=$((CHANGES + $(grep -c . "$TMP/ipvs.log" || true)))
+  if [ "$DRY_RUN" = 1 ]; then
+    awk -v p="cdktf-ipvs $HOST_NAME [preview] $STEP CHANGE: " '{ print p $0 }' "$TMP/ipvs.log"
+  fi
   { cat "$TMP/owned.before"; desired_ipvs_keys; } | sort -u >"$TMP/owned"
   desired_ipvs_keys >"$TMP/owned.after"
   if [ ! -f "$OWNED_SERVICES" ] || ! cmp -s "$TMP/owned.after" "$OWNED_SERVICES"; then
