@@ -1,21 +1,13 @@
 /**
  * cdktf-ipvs command line: the same model, plan and render as the constructs, driven by a JSON
- * spec (schema/spec.schema.json), for CI checks and for hosts managed without Terraform.
+ * spec (schema/spec.schema.json), for CI checks and for hosts managed without Terraform. The
+ * commands, their options, help and exit codes are declared in ./args.ts (parsed by commander):
  *
- *   cdktf-ipvs plan   --spec spec.json              print the ordered steps per host
- *   cdktf-ipvs render --spec spec.json --out DIR    write DIR/<host>/{apply,verify,destroy}.sh, manifest.json
- *   cdktf-ipvs check  --spec spec.json [--strict]       policy rules over the spec
- *   cdktf-ipvs check-plan --plan plan.json [--strict]   plan-time checks over `terraform show -json`
- *   cdktf-ipvs drift --spec spec.json --host NAME --ssh [user@]host[:port] [--identity KEY] [--no-host-key-check]
- *                                                   run verify.sh on the live host; exit 1 on drift
- *   cdktf-ipvs preview (--spec spec.json | --stack cdktf.out/stacks/NAME) --host NAME --ssh [user@]host[:port]
- *                      [--identity KEY] [--no-host-key-check] [--json]
- *                                                   run apply.sh --dry-run on the live host; exit 3 when
- *                                                   changes are pending
- *   cdktf-ipvs drift --stack cdktf.out/stacks/NAME [--fix] [--json] [--junit FILE]
- *                                                   every host of a synthesized stack; --fix applies
- *   cdktf-ipvs policy TARGET [--json] [--sarif FILE] [--junit FILE] [--fail-on LEVEL]
- *                                                   the pairing rules over any stack or plan
+ *   plan, render, check, check-plan   over a spec or a terraform show -json plan
+ *   drift, preview                    a live host (verify.sh, apply.sh --dry-run) over SSH
+ *   policy TARGET                     the pairing rules over any stack or plan
+ *
+ * Every JSON input is read by ./json.ts (errors as FILE:LINE:COLUMN: reason).
  */
 import * as fs from "fs";
 import { DesiredHost, IpvsModelError, IpvsSpec, buildDesiredSpec, formatIssue } from "../model";
@@ -29,26 +21,16 @@ import { renderHost } from "../render";
 import { Io, safeIo } from "./output";
 import { RenderOutError, writeHostFolders } from "./render-out";
 import { StackReadError, readStackHosts } from "./stack";
+import { UsageError, formatUsageError, parseCommandLine } from "./args";
+import { readJsonFile } from "./json";
 
 export { Io, escapeControls, safeIo } from "./output";
+export { COMMANDS, EXIT_CODES, UsageError } from "./args";
+export { jsonSyntaxProblem, lineColumn, syntaxErrorOffset } from "./json";
 export { StackReadError, hostsOfStackJson, readStackHosts, unescapeTerraformTemplate } from "./stack";
 export { HostFiles, MANIFEST_FILE, RenderOutError, RenderOutFs, RenderOutResult, inspectHostFolder, writeHostFolders } from "./render-out";
 
-const USAGE = `usage:
-  cdktf-ipvs plan   --spec SPEC.json
-  cdktf-ipvs render --spec SPEC.json --out DIR
-  cdktf-ipvs check  --spec SPEC.json [--strict]
-  cdktf-ipvs check-plan --plan PLAN.json [--strict]   (PLAN.json from: terraform show -json PLANFILE)
-  cdktf-ipvs drift --spec SPEC.json --host NAME --ssh [user@]host[:port] [--identity KEY] [--no-host-key-check]
-  cdktf-ipvs preview (--spec SPEC.json | --stack cdktf.out/stacks/STACK) --host NAME --ssh [user@]host[:port]
-                     [--identity KEY] [--no-host-key-check] [--json]
-  cdktf-ipvs drift --stack cdktf.out/stacks/STACK [--host NAME] [--ssh [user@]host[:port] | --user USER]
-                   [--identity KEY] [--no-host-key-check] [--fix] [--json] [--junit FILE]
-                   (every host of the stack, each at the SSH endpoint its connection names, unless --ssh)
-  cdktf-ipvs policy TARGET [--json] [--sarif FILE] [--junit FILE] [--fail-on error|warning|info]
-                   (TARGET: a cdk.tf.json, a stack dir, cdktf.out, or terraform show -json of a plan)`;
-
-/** A usage, input or IO problem: printed as is, exit 2. */
+/** An input or IO problem (a file that cannot be read, a host that is not in the spec): printed as is, exit 2. */
 export class CliError extends Error {
   constructor(message: string) {
     super(message);
@@ -56,77 +38,9 @@ export class CliError extends Error {
   }
 }
 
-/** Options that take no value. */
-const FLAGS = ["strict", "no-host-key-check", "json", "help", "fix"];
-
-/** The options each command takes; the first list is required; `positional` names the one plain argument it takes. */
-const COMMANDS: Record<string, { required: string[]; optional: string[]; positional?: string }> = {
-  plan: { required: ["spec"], optional: [] },
-  render: { required: ["spec", "out"], optional: [] },
-  check: { required: ["spec"], optional: ["strict"] },
-  "check-plan": { required: ["plan"], optional: ["strict"] },
-  drift: { required: [], optional: ["spec", "stack", "ssh", "user", "host", "identity", "no-host-key-check", "fix", "json", "junit"] },
-  policy: { required: [], optional: ["json", "sarif", "junit", "fail-on"], positional: "target" },
-  preview: { required: ["ssh"], optional: ["spec", "stack", "host", "identity", "no-host-key-check", "json"] },
-};
-
-/** Parses argv; every problem with it is reported at once, then the usage. */
-function parseArgs(argv: string[]): { command: string; options: Record<string, string> } {
-  const [command = "", ...rest] = argv;
-  const options: Record<string, string> = {};
-  const problems: string[] = [];
-  const known = COMMANDS[command];
-  if (!known) {
-    if (["help", "--help", "-h"].includes(command)) return { command: "help", options };
-    if (command === "") throw new CliError(`a command is required\n${USAGE}`);
-    throw new CliError(`unknown command "${command}"\n${USAGE}`);
-  }
-  if (rest.includes("--help") || rest.includes("-h")) return { command: "help", options };
-  const allowed = [...known.required, ...known.optional];
-  for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i];
-    if (!arg.startsWith("--")) {
-      if (known.positional && !(known.positional in options)) options[known.positional] = arg;
-      else problems.push(`unexpected argument "${arg}"`);
-      continue;
-    }
-    const name = arg.slice(2);
-    if (!allowed.includes(name)) {
-      problems.push(`unknown option "${arg}" for ${command}; it takes ${allowed.map((o) => `--${o}`).join(", ")}`);
-      if (!FLAGS.includes(name) && rest[i + 1] !== undefined && !rest[i + 1].startsWith("--")) i++;
-      continue;
-    }
-    if (name in options) problems.push(`${arg} is given more than once`);
-    if (FLAGS.includes(name)) {
-      options[name] = "yes";
-      continue;
-    }
-    const value = rest[i + 1];
-    if (value === undefined || value.startsWith("--")) {
-      problems.push(`${arg} needs a value`);
-      continue;
-    }
-    options[name] = value;
-    i++;
-  }
-  for (const name of known.required) if (!(name in options) && !problems.some((p) => p.startsWith(`--${name} `))) problems.push(`--${name} is required`);
-  if (known.positional && !(known.positional in options)) problems.push(`${known.positional.toUpperCase()} is required`);
-  if (problems.length > 0) throw new CliError(`${problems.join("\n")}\n${USAGE}`);
-  return { command, options };
-}
-
+/** Reads a JSON input of the CLI; a malformed one is `FILE:LINE:COLUMN: WHAT is not valid JSON: REASON`. */
 function readJson(what: string, file: string): unknown {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (e) {
-    throw new CliError(`cannot read ${what} ${file}: ${(e as Error).message}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new CliError(`${what} ${file} is not valid JSON: ${(e as Error).message}`);
-  }
+  return readJsonFile(file, what, (message) => new CliError(message));
 }
 
 function loadSpec(file: string, adjust?: (spec: unknown) => unknown): DesiredHost[] {
@@ -239,10 +153,10 @@ interface DriftTarget {
  * names), each at the SSH endpoint its connection names (as root, or --user), or at --ssh.
  */
 function driftTargets(options: Record<string, string>): DriftTarget[] {
-  if ((options.spec === undefined) === (options.stack === undefined)) throw new CliError(`drift needs exactly one of --spec SPEC.json or --stack cdktf.out/stacks/STACK\n${USAGE}`);
-  if (options.ssh !== undefined && options.user !== undefined) throw new CliError("--user goes with the endpoints the stack names; with --ssh, give user@host[:port]");
+  if ((options.spec === undefined) === (options.stack === undefined)) throw new UsageError("drift needs exactly one of --spec SPEC.json or --stack cdktf.out/stacks/STACK", "drift");
+  if (options.ssh !== undefined && options.user !== undefined) throw new UsageError("--user goes with the endpoints the stack names; with --ssh, give user@host[:port]", "drift");
   if (options.spec !== undefined) {
-    if (options.ssh === undefined) throw new CliError(`--ssh is required with --spec\n${USAGE}`);
+    if (options.ssh === undefined) throw new UsageError("--ssh is required with --spec", "drift");
     const target = sshTargetOf(options);
     // The lockout guard checks the host with the --ssh endpoint; the scripts are rendered from the
     // spec as written (as `render` and `preview` render them), so an installed apply.sh compares equal.
@@ -337,7 +251,7 @@ function writeDriftJunit(file: string, results: readonly DriftResult[]): void {
  */
 function preview(options: Record<string, string>, io: Io, deps: CliDeps): number {
   if ((options.spec === undefined) === (options.stack === undefined)) {
-    throw new CliError(`preview needs exactly one of --spec SPEC.json or --stack cdktf.out/stacks/STACK\n${USAGE}`);
+    throw new UsageError("preview needs exactly one of --spec SPEC.json or --stack cdktf.out/stacks/STACK", "preview");
   }
   const target = sshTargetOf(options);
   // From a spec: the model checks the host with the --ssh endpoint (the lockout guard, as in
@@ -369,7 +283,9 @@ function preview(options: Record<string, string>, io: Io, deps: CliDeps): number
 }
 
 function run(argv: string[], io: Io, deps: CliDeps): number {
-  const { command, options } = parseArgs(argv);
+  const line = parseCommandLine(argv, io);
+  if ("exit" in line) return line.exit;
+  const { command, options } = line;
   switch (command) {
     case "plan": {
       const hosts = loadSpec(options.spec);
@@ -390,8 +306,7 @@ function run(argv: string[], io: Io, deps: CliDeps): number {
     case "policy":
       return runPolicy(options.target, { json: options.json === "yes", sarif: options.sarif, junit: options.junit, failOn: options["fail-on"] as RuleLevel | undefined }, io);
     default:
-      io.out(USAGE);
-      return 0;
+      throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   }
 }
 
@@ -407,17 +322,19 @@ function internalError(e: unknown): string {
 }
 
 /**
- * Runs the CLI; returns the exit code and never throws:
+ * Runs the CLI; returns the exit code and never throws. The exit codes (EXIT_CODES in ./args.ts,
+ * printed by --help, each command's own by COMMAND --help):
  *   0  success (plan printed, render written, check/check-plan without errors, drift in sync,
- *      preview found nothing to change)
+ *      preview found nothing to change); --help, --version
  *   1  invalid spec (every problem printed); check/check-plan found errors (or warnings with
  *      --strict); drift found differences
- *   2  usage, IO, a file that is not a plan, render --out refused, a stack that cannot be read, a
- *      host that could not be checked or previewed, or an internal error (printed as one line)
+ *   2  usage (UsageError: one line, then the usage), IO, malformed JSON (FILE:LINE:COLUMN), a file
+ *      that is not a plan, render --out refused, a stack that cannot be read, a host that could
+ *      not be checked or previewed, or an internal error (printed as one line)
  *   3  preview: changes are pending (each printed)
  * policy: 1 findings at or above --fail-on, 2 TARGET is not a stack or plan. drift: 2 when any
  * host could not be checked (or --fix could not apply), else 1 when drift remains.
- * Everything printed passes through escapeControls.
+ * Everything printed (help and usage included) passes through escapeControls.
  */
 export function runCli(argv: string[], io: Io = CONSOLE_IO, deps: CliDeps = DEFAULT_DEPS): number {
   const safe = safeIo(io);
@@ -433,6 +350,10 @@ export function runCli(argv: string[], io: Io = CONSOLE_IO, deps: CliDeps = DEFA
         else safe.err(model.message);
         if (e instanceof SpecWithSshError) safe.err(`note: ${e.note}`);
         return 1;
+      }
+      if (e instanceof UsageError) {
+        safe.err(formatUsageError(e));
+        return 2;
       }
       if (e instanceof CliError || e instanceof PolicyInputError || e instanceof DriftCheckError || e instanceof PreviewCheckError || e instanceof StackReadError || e instanceof PlanFormatError || e instanceof RenderOutError) {
         safe.err(e.message);

@@ -13,7 +13,9 @@ import { Finding, RuleLevel } from "../policy/rule";
 import { ReportFinding, toJunit, toSarif } from "../policy/report";
 import { STACK_RULES, StackFinding, checkStack, stackReportFinding } from "../policy/stack";
 import { StackModel, buildStackModel, loadStacks } from "../stack";
+import { readJsonFile } from "./json";
 import { hostsOfStackJson } from "./stack";
+import { packageVersion } from "./version";
 
 export interface PolicyOptions {
   readonly json?: boolean;
@@ -40,6 +42,9 @@ const RANK: Record<RuleLevel, number> = { error: 0, warning: 1, info: 2 };
 /** The stacks at TARGET, as models; a target that holds none is a PolicyInputError. */
 export function loadPolicyTarget(target: string): StackModel[] {
   if (!fs.existsSync(target)) throw new PolicyInputError(`${target} does not exist; give a cdk.tf.json, a stack directory, cdktf.out or a terraform show -json plan`);
+  // A malformed file is named with its line and column before loadStacks reads it (it reports
+  // JSON.parse's own message, by character offset).
+  for (const file of jsonFilesOf(target)) readPolicyJson(file);
   const stacks = loadStacks(target);
   const expected = "give a cdk.tf.json, a stack directory, cdktf.out or a terraform show -json plan";
   if (stacks.length === 0) throw new PolicyInputError(`${target} holds no Terraform JSON stack or plan; ${expected}`);
@@ -53,12 +58,47 @@ export function loadPolicyTarget(target: string): StackModel[] {
   return stacks.map(buildStackModel);
 }
 
+const readPolicyJson = (file: string): unknown => readJsonFile(file, "policy target", (message) => new PolicyInputError(message));
+
+function listDir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The JSON files loadStacks (lib/stack) reads for TARGET, in the same order of preference: the
+ * file itself; the stacks of a cdktf.out (or of a project holding one); the *.tf.json of a folder.
+ */
+function jsonFilesOf(target: string): string[] {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(target);
+  } catch {
+    return [];
+  }
+  if (stat.isFile()) return [target];
+  for (const stacksDir of [path.join(target, "stacks"), path.join(target, "cdktf.out", "stacks")]) {
+    const files = listDir(stacksDir)
+      .sort()
+      .map((n) => path.join(stacksDir, n, "cdk.tf.json"))
+      .filter((f) => fs.existsSync(f));
+    if (files.length > 0) return files;
+  }
+  return listDir(target)
+    .filter((n) => n.endsWith(".tf.json"))
+    .sort()
+    .map((n) => path.join(target, n));
+}
+
 const TERRAFORM_KEYS = ["resource", "data", "module", "provider", "terraform", "variable", "output", "locals"];
 
 /** A Terraform JSON configuration file has at least one of Terraform's top-level blocks. */
 function isTerraformJson(file: string): boolean {
   try {
-    const json = JSON.parse(fs.readFileSync(file, "utf8")) as unknown;
+    const json = readPolicyJson(file);
     return typeof json === "object" && json !== null && !Array.isArray(json) && TERRAFORM_KEYS.some((k) => Object.prototype.hasOwnProperty.call(json, k));
   } catch {
     return false;
@@ -116,20 +156,9 @@ export function runPolicy(target: string, options: PolicyOptions, io: PolicyIo):
  * also the plan-time checks (IPVS005-006: step order and one desired state per host).
  */
 function ourHostFindings(model: StackModel): StackFinding[] {
-  const json = model.stack.files.map((f) => JSON.parse(fs.readFileSync(f, "utf8")) as unknown);
+  const json = model.stack.files.map(readPolicyJson);
   const asStackFinding = (f: Finding, host: string): StackFinding => ({ ruleId: f.ruleId, level: f.level, host, resource: f.path, command: "", detail: f.detail, summary: f.summary, fix: f.fix });
   if (model.stack.format === "plan") return json.flatMap((plan) => checkTerraformPlan(plan).map((f) => asStackFinding(f, "(plan)")));
   const hosts: DesiredHost[] = json.flatMap((j, i) => hostsOfStackJson(j, model.stack.files[i]));
   return hosts.flatMap((h) => checkHost(h).map((f) => asStackFinding(f, h.ssh?.host !== undefined ? `${h.ssh.host.includes(":") ? `[${h.ssh.host}]` : h.ssh.host}:${h.ssh.port}` : h.name)));
-}
-
-function packageVersion(): string {
-  for (const candidate of ["../../package.json", "../../../package.json"]) {
-    try {
-      return (JSON.parse(fs.readFileSync(path.join(__dirname, candidate), "utf8")) as { version: string }).version;
-    } catch {
-      // try the next layout (source vs dist)
-    }
-  }
-  return "0.0.0";
 }

@@ -13,6 +13,7 @@ import * as path from "path";
 import { DesiredHost } from "../model";
 import { readBundle } from "../render/bundle";
 import { DESIRED_STATE_MARKER, readDesiredState } from "../render/scripts";
+import { readJsonFile } from "./json";
 
 /** The stack cannot be read: no cdk.tf.json, not JSON, no host, or two different states for one host. */
 export class StackReadError extends Error {
@@ -89,18 +90,7 @@ export function hostsOfStackJson(stack: unknown, where = "the stack"): DesiredHo
 /** The hosts of the stack in DIR (a cdktf.out/stacks/<stack> folder) or in a cdk.tf.json file. */
 export function readStackHosts(dirOrFile: string): DesiredHost[] {
   const file = stackFile(dirOrFile);
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (e) {
-    throw new StackReadError(`cannot read stack ${file}: ${(e as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new StackReadError(`stack ${file} is not valid JSON: ${(e as Error).message}`);
-  }
+  const json = readJsonFile(file, "stack", (message) => new StackReadError(message));
   const hosts = hostsOfStackJson(json, file);
   if (hosts.length === 0) throw new StackReadError(`stack ${file} has no cdktf-ipvs host (no uploaded apply.sh with a "${DESIRED_STATE_MARKER.trim()}" line)`);
   return hosts;

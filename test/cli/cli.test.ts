@@ -37,7 +37,8 @@ describe("cdktf-ipvs render", () => {
     }
     const manifest = JSON.parse(fs.readFileSync(path.join(dir, "out", "lb1", "manifest.json"), "utf8"));
     expect(manifest.steps.map((s: { name: string }) => s.name)).toEqual(["modules", "sysctls", "ipvs", "aliases", "boot", "verify"]);
-    expect(manifest.sysctls).toEqual({ "net.ipv4.vs.conntrack": "1" });
+    expect(manifest.sysctls).toEqual({ "net.ipv4.vs.conntrack": "1", "net.ipv4.vs.expire_nodest_conn": "1", "net.ipv4.vs.expire_quiescent_template": "1" });
+    expect(Object.keys(manifest.kernelDecidedSysctls)).toEqual(["net.ipv4.vs.conn_reuse_mode"]);
     expect(fs.statSync(path.join(dir, "out", "lb1", "apply.sh")).mode & 0o111).not.toBe(0);
   });
 
@@ -61,11 +62,11 @@ describe("cdktf-ipvs render", () => {
     expect(fs.existsSync(out)).toBe(false);
   });
 
-  test("broken JSON is reported as such", () => {
+  test("broken JSON is reported as such, by line and column", () => {
     const dir = tmpDir();
     const result = run(["render", "--spec", writeSpec(dir, "{ hosts: "), "--out", dir]);
     expect(result.code).toBe(2);
-    expect(result.err).toMatch(/is not valid JSON/);
+    expect(result.err).toBe(`${path.join(dir, "spec.json")}:1:3: spec is not valid JSON: expected property name or '}'`);
   });
 
   test("missing options print usage", () => {
@@ -204,20 +205,26 @@ describe("the CLI never prints a stack trace or raw control characters", () => {
     expect(r.err).not.toMatch(CONTROL);
   });
 
-  test("an unknown option with terminal escapes, and every argument problem at once", () => {
+  test("an unknown option with terminal escapes: named on one line, with what the command takes, then the usage", () => {
     const r = run(["render", "--\u001b[2J", "x", "stray\u202e"]);
     expect(r.code).toBe(2);
-    expect(r.err).toContain('unknown option "--\\u001b[2J" for render; it takes --spec, --out');
-    expect(r.err).toContain('unexpected argument "stray\\u202e"');
-    expect(r.err).toContain("--spec is required");
-    expect(r.err).toContain("--out is required");
+    expect(r.err.split("\n")[0]).toBe("cdktf-ipvs: unknown option '--\\u001b[2J'; render takes --spec, --out, --help");
+    expect(r.err.split("\n")[1]).toBe("usage: cdktf-ipvs render --spec SPEC.json --out DIR");
+    expect(r.err).not.toMatch(CONTROL);
+  });
+
+  test("a surplus argument with terminal escapes", () => {
+    const r = run(["render", "--spec", "a.json", "--out", "o", "stray\u202e"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^cdktf-ipvs: unexpected argument "stray\\u202e"; render takes no arguments, only options\nusage: /);
     expect(r.err).not.toMatch(CONTROL);
   });
 
   test("an unknown command with terminal escapes", () => {
     const r = run(["\u001b]0;pwned\u0007"]);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/^unknown command "\\u001b\]0;pwned\\u0007"\nusage:/);
+    expect(r.err).toMatch(/^cdktf-ipvs: unknown command '\\u001b\]0;pwned\\u0007'; the commands are plan, render, check, check-plan, drift, preview, policy, help\nusage:/);
+    expect(r.err).not.toMatch(CONTROL);
   });
 
   test("a JSON parse message quoting the file", () => {
@@ -240,13 +247,13 @@ describe("the CLI never prints a stack trace or raw control characters", () => {
     const r = run(["check", "--spec", "a.json", "--spec", "b.json", "--strict"]);
     expect(r.code).toBe(2);
     expect(r.err).toContain("--spec is given more than once");
-    expect(run(["check", "--spec"]).err).toMatch(/^--spec needs a value\nusage:/);
+    expect(run(["check", "--spec"])).toMatchObject({ code: 2, err: expect.stringMatching(/^cdktf-ipvs: option '--spec <SPEC\.json>' argument missing\nusage:/) });
   });
 
   test("no command is a usage error; help is not", () => {
     expect(run([]).code).toBe(2);
     expect(run(["help"]).code).toBe(0);
-    expect(run(["render", "--help"])).toMatchObject({ code: 0, out: expect.stringMatching(/^usage:/) });
+    expect(run(["render", "--help"])).toMatchObject({ code: 0, out: expect.stringMatching(/^Usage: cdktf-ipvs render --spec SPEC\.json --out DIR\n/), err: "" });
   });
 });
 

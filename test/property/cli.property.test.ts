@@ -115,7 +115,11 @@ describe(`cdktf-ipvs on spec files with hostile values (fast-check seed ${FC_SEE
 describe("cdktf-ipvs with hostile arguments", () => {
   test("option values and file names", () => {
     const good = writeSpecText(JSON.stringify({ hosts: [{ name: "lb1" }] }));
-    const arg = fc.oneof(hostileString(["lb1", "--spec", "plan"]), fc.constantFrom("--spec", "--out", "--host", "--ssh", "--plan", "--strict", "--identity"));
+    const arg = fc.oneof(
+      hostileString(["lb1", "--spec", "plan"]),
+      fc.constantFrom("--spec", "--out", "--host", "--ssh", "--plan", "--strict", "--identity", "--spec=", "--out=x", "--strict=1", "-h", "--help", "-V", "--version", "--", "-", "-x", "--no-host-key-check"),
+      fc.tuple(fc.constantFrom("--spec=", "--host=", "--ssh=", "--"), hostileString(["lb1"])).map(([a, b]) => a + b),
+    );
     // `render --out <relative path>` writes for real: keep it out of the working tree.
     const cwd = process.cwd();
     process.chdir(fs.mkdtempSync(path.join(os.tmpdir(), "cdktf-ipvs-cli-args-")));
@@ -135,7 +139,12 @@ function assertArgs(arg: fc.Arbitrary<string>, good: string): void {
       fc.boolean(),
       (command, rest, withSpec) => {
         const argv = [command, ...(withSpec ? ["--spec", good] : []), ...rest];
-        checkOutcome(`cdktf-ipvs ${show(argv)}`, run(argv, fakeDeps({ code: 0, stdout: "", stderr: "" })));
+        const outcome = run(argv, fakeDeps({ code: 0, stdout: "", stderr: "" }));
+        checkOutcome(`cdktf-ipvs ${show(argv)}`, outcome);
+        const err = outcome.err.join("\n");
+        // Arguments are never an internal error; a usage error is one line, then the usage.
+        if (err.includes("internal error")) throw new Error(`cdktf-ipvs ${show(argv)}: ${show(err)}`);
+        if (/^cdktf-ipvs: /.test(err) && (outcome.code !== 2 || !/^[^\n]*\nusage: cdktf-ipvs /.test(err))) throw new Error(`cdktf-ipvs ${show(argv)}: a usage error not as one line then the usage (exit ${outcome.code}): ${show(err)}`);
       },
     ),
     { numRuns: runs(150) },
