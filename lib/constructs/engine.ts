@@ -4,7 +4,9 @@
  * Both get the same triggers, provisioners and lifecycle; only the attribute names differ.
  */
 import { Resource as NullResource } from "@cdktf/provider-null/lib/resource";
-import { DataResource, ITerraformDependable, TerraformResource, TerraformSelf } from "cdktf";
+import { ITerraformDependable, TerraformResource, TerraformSelf, TerraformStack, anyToHclTerraform, anyToTerraform, hashMapper, hashMapperHcl } from "cdktf";
+// Not in cdktf's index, but the check its DataResource adds to every resource.
+import { ValidateTerraformVersion } from "cdktf/lib/validations/validate-terraform-version";
 import { Construct } from "constructs";
 
 export const PROVISIONING_ENGINES = ["null_resource", "terraform_data"] as const;
@@ -48,20 +50,34 @@ class StepNullResource extends NullResource {
   }
 }
 
-/** terraform_data whose triggers_replace is produced when the stack is synthesized. */
-class StepDataResource extends DataResource {
-  constructor(scope: Construct, id: string, config: ConstructorParameters<typeof DataResource>[2], private readonly produce: () => Record<string, string>) {
-    super(scope, id, config);
+/**
+ * terraform_data whose triggers_replace is produced when the stack is synthesized. Not cdktf's
+ * DataResource: that adds to every resource a validation running `terraform version` (350
+ * processes for 50 hosts); the same check is added here once per stack.
+ */
+class StepDataResource extends TerraformResource {
+  constructor(
+    scope: Construct,
+    id: string,
+    config: { dependsOn: ITerraformDependable[]; lifecycle: { createBeforeDestroy: boolean }; connection: never; provisioners: never },
+    private readonly input: Record<string, string>,
+    private readonly produce: () => Record<string, string>,
+  ) {
+    super(scope, id, { terraformResourceType: "terraform_data", terraformGeneratorMetadata: { providerName: "terraform" }, ...config });
+    const stack = TerraformStack.of(scope);
+    if (!versionChecked.has(stack)) {
+      versionChecked.add(stack);
+      stack.node.addValidation(new ValidateTerraformVersion(">=1.4", "The built-in Terraform data resource is only supported for Terraform >=1.4. Please upgrade your Terraform version."));
+    }
   }
   protected synthesizeAttributes(): { [name: string]: unknown } {
-    this.triggersReplace = this.produce();
-    return super.synthesizeAttributes();
+    return { input: hashMapper(anyToTerraform)(this.input), triggers_replace: hashMapper(anyToTerraform)(this.produce()) };
   }
   protected synthesizeHclAttributes(): { [name: string]: unknown } {
-    this.triggersReplace = this.produce();
-    return super.synthesizeHclAttributes();
+    return { input: hashMapperHcl(anyToHclTerraform)(this.input), triggers_replace: hashMapperHcl(anyToHclTerraform)(this.produce()) };
   }
 }
+const versionChecked = new WeakSet<TerraformStack>();
 
 export function createStepResource(scope: Construct, id: string, engine: ProvisioningEngine, config: StepResourceConfig): TerraformResource {
   const common = {
@@ -76,5 +92,5 @@ export function createStepResource(scope: Construct, id: string, engine: Provisi
     // null_resource has only triggers: the inputs (fixed at construction) go there too.
     return new StepNullResource(scope, id, common, () => ({ ...config.triggers(), ...config.inputs }));
   }
-  return new StepDataResource(scope, id, { ...common, input: config.inputs }, config.triggers);
+  return new StepDataResource(scope, id, common, config.inputs, config.triggers);
 }

@@ -29,19 +29,22 @@ import {
 import { HostPlan, STEP_FORMAT_VERSION, STEP_NAMES, StepName, planHost, planSummaryLines, sha256 } from "../plan";
 import { checkHost, formatFinding } from "../policy";
 import {
-  BUNDLE_PATH,
+  BECOME_METHODS,
   CONVERGE_STEP,
+  CommandOptions,
   ProvisioningStep,
   RenderedHost,
   SCRIPT_NAMES,
   StepReview,
   UPLOAD_STEP,
+  bundleDestination,
   renderHost,
   stepCommands,
   convergeCommands,
   undoCommand,
   uploadCommands,
 } from "../render";
+import { AddVerdict, HostIndex } from "../model/incremental";
 import { PROVISIONING_ENGINES, ProvisioningEngine, createStepResource, selfInput, selfTrigger } from "./engine";
 import { escapeTerraformLiterals, escapeTerraformTemplate } from "./terraform-text";
 
@@ -87,6 +90,10 @@ export interface SshConnectionProps {
    * ssh-ed25519, ssh-rsa, ecdsa-sha2-nistp256, ecdsa-sha2-nistp384, ecdsa-sha2-nistp521,
    * sk-ssh-ed25519@openssh.com, sk-ecdsa-sha2-nistp256@openssh.com, and the key blob must be of
    * that type. A Terraform reference is passed through unchecked.
+   *
+   * Give the key the host shows Terraform: its Go SSH client asks for ECDSA first, then RSA, and
+   * Ed25519 last, so on a host with the usual three keys (Debian, Ubuntu) that is
+   * ssh_host_ecdsa_key.pub; a pinned Ed25519 key there fails with "knownhosts: key mismatch".
    * @default not checked
    */
   readonly hostKey?: string;
@@ -95,6 +102,63 @@ export interface SshConnectionProps {
    * @default "5m"
    */
   readonly timeout?: string;
+  /**
+   * How a user who is not root runs the scripts as root. "sudo": every command goes through
+   * `sudo -n sh -c '...'`, so the user must be allowed to run commands as root without a
+   * password (e.g. `deploy ALL=(root) NOPASSWD: ALL` in /etc/sudoers.d/deploy); `-n` makes a
+   * missing rule fail at once with a clear message instead of waiting for a password. The bundle
+   * is uploaded into /var/lib/cdktf-ipvs-upload (made fresh by root for each upload, owned by the
+   * user, mode 0700) and moved from there into /var/lib/cdktf-ipvs as root; the scripts there
+   * stay root's, 0700/0600, as without become.
+   * @default none: the user is root
+   */
+  readonly become?: "sudo";
+  /**
+   * A bastion (jump host) Terraform connects through: it opens an SSH connection to the bastion
+   * and from there a TCP connection to `host`:`port`, which is then as the bastion sees it (e.g.
+   * 127.0.0.1 is the bastion itself). Terraform's bastion_host, bastion_port, bastion_user,
+   * bastion_private_key and bastion_host_key.
+   * @default none: Terraform connects to host directly
+   */
+  readonly bastion?: SshBastionProps;
+}
+
+/** The bastion (jump host) of an SSH connection; see SshConnectionProps.bastion. */
+export interface SshBastionProps {
+  /**
+   * Address or name of the bastion, as the machine running Terraform reaches it: letters, digits
+   * and . : _ - (1–253 characters), or a Terraform reference.
+   */
+  readonly host: string;
+  /**
+   * The bastion's SSH port, 1–65535. (Terraform's own default would be the target's port.)
+   * @default 22
+   */
+  readonly port?: number;
+  /**
+   * User on the bastion; a lowercase POSIX user name.
+   * @default the connection's user
+   */
+  readonly user?: string;
+  /**
+   * Path of the private key for the bastion, read with file() at apply and destroy time; the
+   * same rules as connection.privateKeyPath (a path or a Terraform reference holding one, never
+   * key text; only the path is kept in state).
+   * @default the connection's privateKeyPath (Terraform uses the target's key for the bastion too)
+   */
+  readonly privateKeyPath?: string;
+  /**
+   * The bastion's public key, checked by Terraform: exactly `TYPE BASE64`, as connection.hostKey
+   * (the same advice on which of the host's keys applies).
+   * @default not checked
+   */
+  readonly hostKey?: string;
+  /**
+   * Use the SSH agent. Terraform has one agent setting for both hops, so this is the same switch
+   * as connection.agent: giving both with different values is an error.
+   * @default connection.agent, else true when connection.privateKeyPath is not given
+   */
+  readonly agent?: boolean;
 }
 
 export interface IpvsHostProps {
@@ -116,6 +180,25 @@ export interface IpvsHostProps {
    * @default true when the host has an alias, otherwise not managed
    */
   readonly conntrack?: boolean;
+  /**
+   * Keep net.ipv4.vs.expire_nodest_conn=1, so connections to a removed real server are ended
+   * instead of hanging (see HostSpec.expireNodestConn). false leaves the sysctl alone.
+   * @default true: set when the host has any virtual service
+   */
+  readonly expireNodestConn?: boolean;
+  /**
+   * Keep net.ipv4.vs.expire_quiescent_template=1, so persistent clients of a drained real server
+   * move to another one (see HostSpec.expireQuiescentTemplate). false leaves the sysctl alone.
+   * @default true: set when the host has any virtual service
+   */
+  readonly expireQuiescentTemplate?: boolean;
+  /**
+   * How long a deploy lets a removed TCP/SCTP real server drain (weight 0, then deleted when its
+   * active connections have ended or after this many seconds), for services that do not set
+   * their own and for services removed from the stack. 0 deletes at once. 0–86400.
+   * @default 60
+   */
+  readonly drainTimeoutSeconds?: number;
   /**
    * The host's own addresses besides its service addresses; masquerading to any other address
    * turns on IP forwarding.
@@ -193,6 +276,13 @@ export interface VirtualServiceProps {
    * @default none
    */
   readonly persistence?: PersistenceSpec;
+  /**
+   * How long a deploy that removes one of this service's TCP/SCTP real servers (or the service)
+   * lets it drain: weight 0 first, deleted when its active connections have ended or after this
+   * many seconds. 0 deletes at once. UDP real servers are always deleted at once. 0–86400.
+   * @default the host's drainTimeoutSeconds (60)
+   */
+  readonly drainTimeoutSeconds?: number;
 }
 
 /** Props of a real server; see RealServerSpec for each field. */
@@ -216,8 +306,13 @@ export class VirtualService extends Construct {
 
   /** Adds a real server; bad values or conflicts throw an IpvsModelError right here. */
   addRealServer(props: RealServerProps): this {
-    this.realServers.push({ ...props });
-    this.host.revalidate(() => this.realServers.pop());
+    const rs = { ...props };
+    const path = this.host.realServerPath(this, this.realServers.length);
+    this.host.addChecked(
+      () => this.realServers.push(rs),
+      () => this.realServers.pop(),
+      (index) => index.checkRealServer(this.node.id, rs, path),
+    );
     return this;
   }
 
@@ -226,8 +321,13 @@ export class VirtualService extends Construct {
    * net.ipv4.vs.conntrack=1 part of the host's desired state.
    */
   addAlias(props: AliasProps): this {
-    this.aliases.push({ ...props });
-    this.host.revalidate(() => this.aliases.pop());
+    const alias = { ...props };
+    const path = this.host.aliasPath(this, this.aliases.length);
+    this.host.addChecked(
+      () => this.aliases.push(alias),
+      () => this.aliases.pop(),
+      (index) => index.checkAlias(this.node.id, alias, path),
+    );
     return this;
   }
 
@@ -264,7 +364,7 @@ export class IpvsHost extends Construct {
   readonly manifestHashOutput: TerraformOutput;
   readonly engine: ProvisioningEngine;
   private readonly services: VirtualService[] = [];
-  private cached?: { host: DesiredHost; plan: HostPlan; readonly rendered: RenderedHost };
+  private cached?: { spec: HostSpec; host: DesiredHost; plan: HostPlan; readonly rendered: RenderedHost };
 
   constructor(scope: Construct, id: string, private readonly props: IpvsHostProps) {
     super(scope, checkedHostId(scope, id));
@@ -300,11 +400,32 @@ export class IpvsHost extends Construct {
       timeout: conn.timeout ?? "5m",
     };
     if (conn.privateKeyPath !== undefined) connection.privateKey = Fn.file(selfInput(this.engine, "private_key_path"));
-    const agent = conn.agent ?? conn.privateKeyPath === undefined;
+    // Terraform has one agent switch for both hops (target and bastion).
+    const agent = conn.agent ?? conn.bastion?.agent ?? conn.privateKeyPath === undefined;
     connection.agent = agent ? "true" : "false";
     if (conn.hostKey !== undefined) {
       connection.hostKey = Token.isUnresolved(conn.hostKey) ? selfInput(this.engine, "host_key") : escapeTerraformTemplate(conn.hostKey);
     }
+    const bastion = conn.bastion;
+    if (bastion !== undefined) {
+      // As above: references go through the resource (destroy-time provisioners may only read
+      // self), literals stay in the connection, the key only as a path read with file().
+      const literalOrInput = (value: string, key: string) => {
+        if (!Token.isUnresolved(value)) return escapeTerraformTemplate(value);
+        inputs[key] = escapeTerraformLiterals(value);
+        return selfInput(this.engine, key);
+      };
+      connection.bastionHost = literalOrInput(bastion.host, "bastion_host");
+      // Explicit: Terraform's default for the bastion's port is the target's port.
+      connection.bastionPort = bastion.port ?? 22;
+      connection.bastionUser = bastion.user ?? conn.user ?? "root";
+      if (bastion.privateKeyPath !== undefined) {
+        inputs.bastion_private_key_path = escapeTerraformLiterals(bastion.privateKeyPath);
+        connection.bastionPrivateKey = Fn.file(selfInput(this.engine, "bastion_private_key_path"));
+      }
+      if (bastion.hostKey !== undefined) connection.bastionHostKey = literalOrInput(bastion.hostKey, "bastion_host_key");
+    }
+    const commandOptions: CommandOptions = conn.become !== undefined ? { become: conn.become } : {};
 
     const planned = () => this.planned();
     const base = (step: ProvisioningStep): Record<string, string> => ({ ...triggersBase, step, format: String(STEP_FORMAT_VERSION) });
@@ -314,7 +435,7 @@ export class IpvsHost extends Construct {
       inputs,
       connection,
       dependsOn: [],
-      provisioners: this.uploadProvisioners(),
+      provisioners: this.uploadProvisioners(commandOptions),
     });
 
     const steps: Partial<Record<StepName, TerraformResource>> = {};
@@ -337,7 +458,7 @@ export class IpvsHost extends Construct {
         inputs,
         connection,
         dependsOn: upstream ? [upstream, this.upload] : [this.upload],
-        provisioners: this.provisionersFor(step),
+        provisioners: this.provisionersFor(step, commandOptions),
       });
       steps[step] = resource;
       upstream = resource;
@@ -355,7 +476,7 @@ export class IpvsHost extends Construct {
         provisioners: [
           {
             type: "remote-exec",
-            inline: [Lazy.stringValue({ produce: () => escapeTerraformLiterals(convergeCommands(this.scriptHash("apply.sh"), this.scriptHash("verify.sh")).run) })],
+            inline: [Lazy.stringValue({ produce: () => escapeTerraformLiterals(convergeCommands(this.scriptHash("apply.sh"), this.scriptHash("verify.sh"), commandOptions).run) })],
           },
         ],
       });
@@ -385,7 +506,8 @@ export class IpvsHost extends Construct {
   /**
    * An IpvsHost declared by a host entry of a spec.json (the CLI's format): keep the load
    * balancer's services in JSON and still deploy them with cdktf. Host-level settings in the spec
-   * (conntrack, localAddresses, sysctls, unsafeSysctls) apply unless props set them.
+   * (conntrack, expireNodestConn, expireQuiescentTemplate, drainTimeoutSeconds, localAddresses, sysctls, unsafeSysctls)
+   * apply unless props set them.
    *
    * The whole entry is validated by lib/model first, exactly as the CLI validates it (unknown
    * keys, bad names, every semantic check), and every problem is thrown at once as an
@@ -399,6 +521,9 @@ export class IpvsHost extends Construct {
       ...props,
       hostName: props?.hostName ?? spec?.name,
       conntrack: props?.conntrack ?? spec?.conntrack,
+      expireNodestConn: props?.expireNodestConn ?? spec?.expireNodestConn,
+      expireQuiescentTemplate: props?.expireQuiescentTemplate ?? spec?.expireQuiescentTemplate,
+      drainTimeoutSeconds: props?.drainTimeoutSeconds ?? spec?.drainTimeoutSeconds,
       // Copied only when well-formed; anything else goes to the model as it is, to be reported.
       localAddresses: props?.localAddresses ?? (Array.isArray(spec?.localAddresses) ? [...spec.localAddresses] : spec?.localAddresses),
       sysctls: props?.sysctls ?? (isPlainObject(spec?.sysctls) ? { ...spec.sysctls } : spec?.sysctls),
@@ -423,6 +548,9 @@ export class IpvsHost extends Construct {
       ...spec,
       name: merged.hostName as string,
       conntrack: merged.conntrack,
+      expireNodestConn: merged.expireNodestConn,
+      expireQuiescentTemplate: merged.expireQuiescentTemplate,
+      drainTimeoutSeconds: merged.drainTimeoutSeconds,
       localAddresses: merged.localAddresses,
       sysctls: merged.sysctls,
       unsafeSysctls: merged.unsafeSysctls,
@@ -486,11 +614,14 @@ export class IpvsHost extends Construct {
     const issues = checkServiceId(this, id, props);
     if (issues.length) throw new IpvsModelError(issues);
     const svc = new VirtualService(this, id, props);
-    this.services.push(svc);
-    this.revalidate(() => {
-      this.services.pop();
-      this.node.tryRemoveChild(id);
-    });
+    this.addChecked(
+      () => this.services.push(svc),
+      () => {
+        this.services.pop();
+        this.node.tryRemoveChild(id);
+      },
+      (index) => index.checkService(svc.toSpec(), svc.node.path),
+    );
     return svc;
   }
 
@@ -519,6 +650,9 @@ export class IpvsHost extends Construct {
       name: this.props.hostName ?? this.node.id,
       virtualServices: this.services.map((s) => s.toSpec()),
       conntrack: this.props.conntrack,
+      expireNodestConn: this.props.expireNodestConn,
+      expireQuiescentTemplate: this.props.expireQuiescentTemplate,
+      drainTimeoutSeconds: this.props.drainTimeoutSeconds,
       localAddresses: this.props.localAddresses,
       sysctls: this.props.sysctls,
       unsafeSysctls: this.props.unsafeSysctls,
@@ -528,34 +662,85 @@ export class IpvsHost extends Construct {
   }
 
   /**
+   * Adds one declaration to a valid host without building the whole host again: `check` asks the
+   * host's indexes (lib/model/incremental.ts) what the new object can break, in time that does not
+   * grow with the host. When it cannot vouch for the object, the whole host is built (revalidate):
+   * that full build decides, and its IpvsModelError, thrown here after `undo`, is word for word
+   * what checking the whole host has always said. The plan and the scripts are made once, when
+   * first needed (synth, or the desiredState, plan and rendered getters).
+   * @internal
+   */
+  addChecked(add: () => void, undo: () => void, check: (index: HostIndex) => AddVerdict): void {
+    this.cached = undefined;
+    add();
+    // fromSpec validated the whole entry before adding it: it checks once, after the last add
+    // (revalidate), which also indexes the host afresh.
+    if (this.batching) {
+      this.index = undefined;
+      return;
+    }
+    let verdict: AddVerdict | undefined;
+    try {
+      verdict = this.index ? check(this.index) : undefined;
+    } catch (e) {
+      undo();
+      throw e;
+    }
+    if (verdict?.ok) verdict.commit();
+    else this.revalidate(undo);
+  }
+
+  /**
    * Re-checks the whole host after a change; on failure undoes the change and throws, so the
-   * error points at the call that caused it and the host stays valid.
+   * error points at the call that caused it and the host stays valid. On success the indexes
+   * that addChecked uses are made afresh from the built host.
    * @internal
    */
   revalidate(undo: () => void): void {
+    const before = this.index;
     this.cached = undefined;
+    this.index = undefined;
     // fromSpec validated the whole entry before adding it: it checks once, after the last add.
     if (this.batching) return;
+    let planned: ReturnType<IpvsHost["planned"]>;
     try {
-      this.planned();
+      planned = this.planned();
     } catch (e) {
       undo();
       this.cached = undefined;
+      // The change is undone, so the host is as it was, and so are its indexes: a check never
+      // records the object it refuses.
+      this.index = before;
       throw e;
     }
+    this.index = HostIndex.of(planned.spec, planned.host);
   }
 
   /** True while fromSpec adds an entry it has already validated as a whole. */
   private batching = false;
+  /** The indexes addChecked asks; undefined until the host was last built as a whole. */
+  private index?: HostIndex;
 
-  private planned(): { host: DesiredHost; plan: HostPlan; readonly rendered: RenderedHost } {
+  /** @internal Path of real server `i` of `svc` in messages (as the full build names it). */
+  realServerPath(svc: VirtualService, i: number): string {
+    return this.pathNamer().realServer(svc.node.path, i);
+  }
+
+  /** @internal Path of alias `i` of `svc` in messages (as the full build names it). */
+  aliasPath(svc: VirtualService, i: number): string {
+    return this.pathNamer().alias(svc.node.path, i);
+  }
+
+  private planned(): { spec: HostSpec; host: DesiredHost; plan: HostPlan; readonly rendered: RenderedHost } {
     if (!this.cached) {
-      const host = buildDesiredHost(this.toSpec(), this.pathNamer());
+      const spec = this.toSpec();
+      const host = buildDesiredHost(spec, this.pathNamer());
       const plan = planHost(host);
       // Rendered on first use (synth): a valid host always renders, and rendering after every
       // declaration would make a large host slow to declare.
       let rendered: RenderedHost | undefined;
       this.cached = {
+        spec,
         host,
         plan,
         get rendered() {
@@ -585,23 +770,23 @@ export class IpvsHost extends Construct {
   }
 
   /** mkdir, the scripts' bundle (one file provisioner), then unpack it and check every script's hash. */
-  private uploadProvisioners(): unknown[] {
+  private uploadProvisioners(options: CommandOptions): unknown[] {
     const hashes = () => Object.fromEntries(SCRIPT_NAMES.map((n) => [n, this.scriptHash(n)])) as Record<(typeof SCRIPT_NAMES)[number], string>;
     return [
-      { type: "remote-exec", inline: [Lazy.stringValue({ produce: () => uploadCommands(hashes()).prepare })] },
-      { type: "file", content: Lazy.stringValue({ produce: () => this.planned().rendered.bundle }), destination: BUNDLE_PATH },
-      { type: "remote-exec", inline: [Lazy.stringValue({ produce: () => uploadCommands(hashes()).run })] },
+      { type: "remote-exec", inline: [Lazy.stringValue({ produce: () => escapeTerraformTemplate(uploadCommands(hashes(), options).prepare) })] },
+      { type: "file", content: Lazy.stringValue({ produce: () => this.planned().rendered.bundle }), destination: bundleDestination(options) },
+      { type: "remote-exec", inline: [Lazy.stringValue({ produce: () => escapeTerraformTemplate(uploadCommands(hashes(), options).run) })] },
     ];
   }
 
   /** Runs the uploaded script for this step (after checking its hash); undoes the step on destroy. */
-  private provisionersFor(step: StepName): unknown[] {
+  private provisionersFor(step: StepName, options: CommandOptions): unknown[] {
     // Terraform's id of this very resource: tells a superseded resource's destroy from a real one.
     const generation = TerraformSelf.getString("id");
-    const commands = () => stepCommands(step, generation, this.scriptHash(step === "verify" ? "verify.sh" : "apply.sh"));
+    const commands = () => stepCommands(step, generation, this.scriptHash(step === "verify" ? "verify.sh" : "apply.sh"), options);
     const run = { type: "remote-exec", inline: [Lazy.stringValue({ produce: () => escapeTerraformLiterals(commands().run) })] };
     if (step === "verify") return [run];
-    return [run, { type: "remote-exec", when: "destroy", inline: [escapeTerraformLiterals(undoCommand(step, generation))] }];
+    return [run, { type: "remote-exec", when: "destroy", inline: [escapeTerraformLiterals(undoCommand(step, generation, options))] }];
   }
 }
 
@@ -655,8 +840,14 @@ function findSameMachine(scope: Construct, c: SshConnectionProps | undefined, ex
     .findAll()
     .find(
       (x): x is IpvsHost =>
-        x instanceof IpvsHost && x !== except && x.connectionProps.host === c.host && (x.connectionProps.port ?? 22) === (c.port ?? 22),
+        x instanceof IpvsHost && x !== except && x.connectionProps.host === c.host && (x.connectionProps.port ?? 22) === (c.port ?? 22) && bastionOf(x.connectionProps) === bastionOf(c),
     );
+}
+
+/** The bastion a connection goes through, as "host:port"; "" when it connects directly. Behind different bastions, one address may be different machines. */
+function bastionOf(c: SshConnectionProps): string {
+  const b = c.bastion;
+  return b && typeof b.host === "string" ? `${b.host}:${b.port ?? 22}` : "";
 }
 
 function sameMachineIssue(path: string, c: SshConnectionProps, twin: IpvsHost): ModelIssue {
@@ -664,7 +855,7 @@ function sameMachineIssue(path: string, c: SshConnectionProps, twin: IpvsHost): 
     path,
     prop: "connection.host",
     value: c.host,
-    message: `connection.host "${c.host}" port ${c.port ?? 22} is already managed by ${twin.node.path}; declare one IpvsHost per machine (both would own the same chains, files and IPVS services)`,
+    message: `connection.host "${c.host}" port ${c.port ?? 22}${bastionOf(c) ? ` through bastion ${bastionOf(c)}` : ""} is already managed by ${twin.node.path}; declare one IpvsHost per machine (both would own the same chains, files and IPVS services)`,
   };
 }
 
@@ -698,7 +889,7 @@ function checkedHostId(scope: Construct, id: string): string {
   return id;
 }
 
-const SERVICE_PROP_KEYS = ["protocol", "address", "port", "fwmark", "family", "scheduler", "schedulerFlags", "persistence"];
+const SERVICE_PROP_KEYS = ["protocol", "address", "port", "fwmark", "family", "scheduler", "schedulerFlags", "persistence", "drainTimeoutSeconds"];
 
 /** The checks a service id needs before it becomes a construct (constructs would rename "a/b"). */
 function checkServiceId(host: IpvsHost, id: string, props: VirtualServiceProps): ModelIssue[] {
@@ -732,8 +923,8 @@ function checkServiceId(host: IpvsHost, id: string, props: VirtualServiceProps):
   return issues;
 }
 
-const HOST_PROP_KEYS = ["connection", "engine", "hostName", "conntrack", "localAddresses", "sysctls", "unsafeSysctls", "converge"];
-const CONNECTION_KEYS = ["host", "user", "port", "privateKeyPath", "agent", "hostKey", "timeout"];
+const HOST_PROP_KEYS = ["connection", "engine", "hostName", "conntrack", "expireNodestConn", "expireQuiescentTemplate", "drainTimeoutSeconds", "localAddresses", "sysctls", "unsafeSysctls", "converge"];
+const CONNECTION_KEYS = ["host", "user", "port", "privateKeyPath", "agent", "hostKey", "timeout", "become", "bastion"];
 
 const HOST_KEY_TYPES = [
   "ssh-ed25519",
@@ -812,30 +1003,82 @@ function checkHostProps(path: string, props: IpvsHostProps): ModelIssue[] {
     add("connection.user", c.user, "is not a user name; allowed: a lowercase POSIX user name such as root");
   }
   if (c.agent !== undefined && typeof c.agent !== "boolean") add("connection.agent", c.agent, "is not a boolean");
-  const keyPath: unknown = c.privateKeyPath;
-  if (keyPath !== undefined) {
-    // Checked whole, tokens included: a token's marker is printable and never looks like a key.
-    if (typeof keyPath !== "string" || keyPath === "") {
-      add("connection.privateKeyPath", typeof keyPath === "string" ? keyPath : REDACTED, "is not a path; give the path of the private key file");
-    } else if (KEY_TEXT.some((re) => re.test(keyPath)) || /[\r\n]/.test(keyPath)) {
-      redacted("connection.privateKeyPath", `holds key text, not a path; key text must never reach cdk.tf.json or Terraform state: ${USE_INSTEAD}`);
-    } else if (printable(keyPath, Infinity) !== keyPath) {
-      // Control and bidi characters, line separators, lone surrogates (Terraform reads those as U+FFFD).
-      redacted("connection.privateKeyPath", "contains control characters or unpaired surrogates; allowed: a path of printable characters");
-    } else if (keyPath.length > MAX_KEY_PATH) {
-      redacted("connection.privateKeyPath", `is ${keyPath.length} characters long; allowed: a path of at most ${MAX_KEY_PATH} characters`);
-    }
-  }
-  const hostKey: unknown = c.hostKey;
-  if (hostKey !== undefined) {
-    if (typeof hostKey !== "string") add("connection.hostKey", hostKey, "is not a string; allowed: \"TYPE BASE64\", e.g. \"ssh-ed25519 AAAA...\"");
-    else if (!Token.isUnresolved(hostKey)) {
-      const problem = hostKeyProblem(hostKey);
-      if (problem) add("connection.hostKey", hostKey, problem);
-    }
-  }
+  checkKeyPath("connection.privateKeyPath", c.privateKeyPath, add, redacted);
+  checkHostKey("connection.hostKey", c.hostKey, add);
   if (c.timeout !== undefined && (typeof c.timeout !== "string" || !/^\d{1,6}[smh]$/.test(c.timeout))) {
     add("connection.timeout", c.timeout, "is not a duration; allowed e.g. 30s, 5m, 1h");
   }
+  if (c.become !== undefined && !(BECOME_METHODS as readonly unknown[]).includes(c.become)) {
+    add("connection.become", c.become, `is not a way to become root; allowed: ${BECOME_METHODS.join(", ")} (leave it out when connection.user is root)`);
+  }
+  if (c.bastion !== undefined) checkBastion(c, add, redacted);
   return issues;
+}
+
+type AddIssue = (prop: string, value: unknown, problem: string) => void;
+type AddRedacted = (prop: string, problem: string) => void;
+
+/** A private key path (connection's or bastion's): a path of printable characters, never key text. */
+function checkKeyPath(prop: string, keyPath: unknown, add: AddIssue, redacted: AddRedacted): void {
+  if (keyPath === undefined) return;
+  // Checked whole, tokens included: a token's marker is printable and never looks like a key.
+  if (typeof keyPath !== "string" || keyPath === "") {
+    add(prop, typeof keyPath === "string" ? keyPath : REDACTED, "is not a path; give the path of the private key file");
+  } else if (KEY_TEXT.some((re) => re.test(keyPath)) || /[\r\n]/.test(keyPath)) {
+    redacted(prop, `holds key text, not a path; key text must never reach cdk.tf.json or Terraform state: ${useInstead(prop)}`);
+  } else if (printable(keyPath, Infinity) !== keyPath) {
+    // Control and bidi characters, line separators, lone surrogates (Terraform reads those as U+FFFD).
+    redacted(prop, "contains control characters or unpaired surrogates; allowed: a path of printable characters");
+  } else if (keyPath.length > MAX_KEY_PATH) {
+    redacted(prop, `is ${keyPath.length} characters long; allowed: a path of at most ${MAX_KEY_PATH} characters`);
+  }
+}
+
+/** USE_INSTEAD, naming the bastion's props for a bastion prop. */
+function useInstead(prop: string): string {
+  return prop.startsWith("connection.bastion.") ? USE_INSTEAD.replace("give privateKeyPath", "give bastion.privateKeyPath") : USE_INSTEAD;
+}
+
+/** A host public key (connection's or bastion's): `TYPE BASE64`, or a Terraform reference. */
+function checkHostKey(prop: string, hostKey: unknown, add: AddIssue): void {
+  if (hostKey === undefined) return;
+  if (typeof hostKey !== "string") add(prop, hostKey, "is not a string; allowed: \"TYPE BASE64\", e.g. \"ssh-ed25519 AAAA...\"");
+  else if (!Token.isUnresolved(hostKey)) {
+    const problem = hostKeyProblem(hostKey);
+    if (problem) add(prop, hostKey, problem);
+  }
+}
+
+const BASTION_KEYS = ["host", "port", "user", "privateKeyPath", "hostKey", "agent"];
+
+/** connection.bastion: the same checks as the connection's own props, one issue per bad prop. */
+function checkBastion(c: SshConnectionProps, add: AddIssue, redacted: AddRedacted): void {
+  const b: unknown = c.bastion;
+  if (!isPlainObject(b)) {
+    // Not shown: a string here might be anything, a key included.
+    redacted("connection.bastion", `is not an object; expected { host, ${BASTION_KEYS.slice(1).map((k) => `${k}?`).join(", ")} }`);
+    return;
+  }
+  for (const [key, value] of Object.entries(b)) {
+    if (value === undefined || BASTION_KEYS.includes(key)) continue;
+    if (key === "privateKey") {
+      redacted("connection.bastion.privateKey", `is not supported: the key would be stored in Terraform state, where \`terraform show -json\` prints it in clear text (destroy-time provisioners can only reach the connection through self); ${useInstead("connection.bastion.privateKey")}`);
+    } else {
+      redacted(`connection.bastion.${key}`, `is not a known bastion prop; allowed: ${BASTION_KEYS.join(", ")}`);
+    }
+  }
+  const host = b.host;
+  if (typeof host !== "string" || host === "") add("connection.bastion.host", host, "is missing; give the address of the bastion Terraform connects through");
+  else if (!Token.isUnresolved(host) && !parseSshHost(host)) add("connection.bastion.host", host, NOT_AN_SSH_HOST);
+  const port = b.port;
+  if (port !== undefined && (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535)) add("connection.bastion.port", port, "is out of range; allowed 1–65535");
+  const user = b.user;
+  if (user !== undefined && (typeof user !== "string" || !/^[a-z_][a-z0-9_-]{0,31}$/.test(user))) add("connection.bastion.user", user, "is not a user name; allowed: a lowercase POSIX user name such as root");
+  const agent = b.agent;
+  if (agent !== undefined && typeof agent !== "boolean") add("connection.bastion.agent", agent, "is not a boolean");
+  else if (typeof agent === "boolean" && typeof c.agent === "boolean" && agent !== c.agent) {
+    add("connection.bastion.agent", agent, `contradicts connection.agent ${c.agent}: Terraform has one agent setting for both hops; give it once`);
+  }
+  checkKeyPath("connection.bastion.privateKeyPath", b.privateKeyPath, add, redacted);
+  checkHostKey("connection.bastion.hostKey", b.hostKey, add);
 }

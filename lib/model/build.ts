@@ -9,6 +9,7 @@
 import { AddressFamily, ParsedAddress, hostPort, isContiguousIpv4Netmask, isLoopback, parseAddress } from "./address";
 import {
   CONNTRACK_SYSCTL,
+  DEFAULT_DRAIN_TIMEOUT_SECONDS,
   DesiredAlias,
   DesiredHost,
   DesiredModule,
@@ -17,6 +18,7 @@ import {
   DesiredService,
   DesiredSsh,
   DesiredSysctl,
+  MAX_DRAIN_TIMEOUT_SECONDS,
   serviceKeyOf,
 } from "./desired";
 import { IpvsModelError, IssueCollector, ModelIssue, showValue } from "./errors";
@@ -197,6 +199,11 @@ export function buildDesiredHost(spec: unknown, paths: PathNamer = specPathNamer
   }
   checkName(c, hostPath, "name", spec.name, 63);
 
+  let hostDrain = DEFAULT_DRAIN_TIMEOUT_SECONDS;
+  if (spec.drainTimeoutSeconds !== undefined && checkInt(c, hostPath, "drainTimeoutSeconds", spec.drainTimeoutSeconds, 0, MAX_DRAIN_TIMEOUT_SECONDS, " seconds")) {
+    hostDrain = spec.drainTimeoutSeconds;
+  }
+
   const localAddresses = new Set<string>();
   listOf(spec.localAddresses).forEach((a, i) => {
     const p = checkAddress(c, hostPath, `localAddresses[${i}]`, a);
@@ -214,7 +221,7 @@ export function buildDesiredHost(spec: unknown, paths: PathNamer = specPathNamer
   const svcSpecs = listOf(spec.virtualServices);
   svcSpecs.forEach((svcSpec, i) => {
     const svcPath = paths.service(i, svcSpec as VirtualServiceSpec);
-    const svc = buildService(c, svcSpec, svcPath, paths);
+    const svc = buildService(c, svcSpec, svcPath, paths, hostDrain);
     if (!svc) return;
     const key = serviceKeyOf(svc);
     const sameName = serviceNames.get(svc.name);
@@ -260,10 +267,11 @@ export function buildDesiredHost(spec: unknown, paths: PathNamer = specPathNamer
     sysctls,
     unsafeSysctls,
     ...(ssh ? { ssh } : {}),
+    drainTimeoutSeconds: hostDrain,
   };
 }
 
-function buildService(c: IssueCollector, s: unknown, path: string, paths: PathNamer): DesiredService | undefined {
+function buildService(c: IssueCollector, s: unknown, path: string, paths: PathNamer, hostDrain: number): DesiredService | undefined {
   const before = c.reportCount;
   if (!isRecord(s)) {
     c.add(path, "virtualService", s, "is not an object");
@@ -346,8 +354,13 @@ function buildService(c: IssueCollector, s: unknown, path: string, paths: PathNa
     realServers.push(built);
   });
 
+  let drainTimeoutSeconds = hostDrain;
+  if (s.drainTimeoutSeconds !== undefined && checkInt(c, path, "drainTimeoutSeconds", s.drainTimeoutSeconds, 0, MAX_DRAIN_TIMEOUT_SECONDS, " seconds")) {
+    drainTimeoutSeconds = s.drainTimeoutSeconds;
+  }
+
   if (c.reportCount > before) return undefined;
-  const base = { name: s.name as string, family, scheduler, schedulerFlags: [...flags] as string[], persistence, realServers, path };
+  const base = { name: s.name as string, family, scheduler, schedulerFlags: [...flags] as string[], persistence, realServers, drainTimeoutSeconds, path };
   return kind === "fwmark" ? { ...base, kind, fwmark: s.fwmark as number } : { ...base, kind, protocol, address, port };
 }
 
@@ -537,6 +550,20 @@ function checkLockout(c: IssueCollector, ssh: DesiredSsh, services: readonly Des
   }
 }
 
+/** The expire_* sysctls the host props turn on by default (HostSpec.expireNodestConn, expireQuiescentTemplate). */
+const EXPIRE_DEFAULTS = [
+  {
+    prop: "expireNodestConn",
+    key: "net.ipv4.vs.expire_nodest_conn",
+    why: "connections to a removed real server are ended at once instead of hanging until the client times out",
+  },
+  {
+    prop: "expireQuiescentTemplate",
+    key: "net.ipv4.vs.expire_quiescent_template",
+    why: "persistent clients of a drained (weight 0) real server move to another server",
+  },
+] as const;
+
 function buildSysctls(
   c: CheckCollector,
   spec: Rec,
@@ -588,6 +615,15 @@ function buildSysctls(
       const key = family === "ipv4" ? "net.ipv4.ip_forward" : "net.ipv6.conf.all.forwarding";
       set(key, "1", `masquerade real server ${remote.address} (${remote.path}) is on another host`);
     }
+  }
+
+  // On by default for a host with virtual services; a sysctls entry decides when the prop is not
+  // given, and contradicts it when it is true (reported by the loop below).
+  for (const { prop, key, why } of EXPIRE_DEFAULTS) {
+    const v = spec[prop];
+    if (!checkBoolean(c, hostPath, prop, v) || v === false || services.length === 0) continue;
+    if (v === undefined && declared.some(([k]) => k === key)) continue;
+    set(key, "1", v === true ? `requested by the host's ${prop} prop: ${why}` : `on by default for a host with virtual services (${prop}: false leaves it alone): ${why}`);
   }
 
   for (const [key, value] of declared) {

@@ -29,6 +29,8 @@ interface DesiredServiceBase {
   readonly schedulerFlags: readonly string[];
   readonly persistence?: DesiredPersistence;
   readonly realServers: readonly DesiredRealServer[];
+  /** Seconds a removed TCP/SCTP real server may drain before it is deleted; 0: at once. */
+  readonly drainTimeoutSeconds: number;
   readonly path: string;
 }
 
@@ -102,7 +104,14 @@ export interface DesiredHost {
   readonly unsafeSysctls: readonly string[];
   /** The SSH endpoint from HostSpec.ssh; absent when not given. */
   readonly ssh?: DesiredSsh;
+  /** Drain timeout of services removed from the spec (each declared service carries its own). */
+  readonly drainTimeoutSeconds: number;
 }
+
+/** HostSpec.drainTimeoutSeconds when not given. */
+export const DEFAULT_DRAIN_TIMEOUT_SECONDS = 60;
+/** The longest drain a deploy waits for. */
+export const MAX_DRAIN_TIMEOUT_SECONDS = 86400;
 
 /** The key ipvsadm uses for a service: `-t 172.16.1.8:1000`, `-f 7`. */
 export function serviceKeyOf(svc: DesiredService): string {

@@ -171,6 +171,8 @@ const ENUM_TEXT: Readonly<Record<string, string>> = {
 
 const UNIT: Readonly<Record<string, string>> = {
   "virtualService.persistence.timeout": " seconds",
+  "virtualService.drainTimeoutSeconds": " seconds",
+  "host.drainTimeoutSeconds": " seconds",
   "realServer.upperThreshold": " (0 = no limit)",
 };
 

@@ -132,6 +132,14 @@ export interface VirtualServiceSpec {
   readonly realServers?: readonly RealServerSpec[];
   /** Extra ports that reach this service through iptables nat. @default none */
   readonly aliases?: readonly AliasSpec[];
+  /**
+   * How long a deploy that removes one of this service's TCP or SCTP real servers (or the whole
+   * service) lets it drain: the server first gets weight 0, so it takes no new connections, and is
+   * deleted once its active connections have ended or after this many seconds, whichever comes
+   * first. 0 deletes at once. UDP real servers are always deleted at once. 0–86400.
+   * @default the host's drainTimeoutSeconds (60)
+   */
+  readonly drainTimeoutSeconds?: number;
 }
 
 /** The SSH endpoint Terraform (or the CLI) uses to reach a load-balancer host. */
@@ -160,6 +168,23 @@ export interface HostSpec {
    * @default true when the host has an alias, otherwise not managed
    */
   readonly conntrack?: boolean;
+  /**
+   * Keep net.ipv4.vs.expire_nodest_conn=1: when a real server is removed (or its service), IPVS
+   * expires the connections still bound to it as their next packet arrives, so the client sees the
+   * connection end at once instead of its packets being dropped until it times out. false leaves
+   * the sysctl to the machine. A sysctls entry for the key decides instead when this is not given;
+   * with true, a sysctls entry of another value is a contradiction.
+   * @default true: set to 1 when the host has any virtual service
+   */
+  readonly expireNodestConn?: boolean;
+  /**
+   * Keep net.ipv4.vs.expire_quiescent_template=1: a persistence template whose real server has
+   * weight 0 (drained) is expired when the next connection would use it, so persistent clients
+   * move to another server instead of sticking to the drained one. false leaves the sysctl to the
+   * machine; a sysctls entry for the key decides instead when this is not given.
+   * @default true: set to 1 when the host has any virtual service
+   */
+  readonly expireQuiescentTemplate?: boolean;
   /**
    * The host's own addresses besides its service addresses. Real servers at other addresses are
    * on other hosts, and masquerading to them needs IP forwarding.
@@ -193,6 +218,12 @@ export interface HostSpec {
    * @default not known (no lockout check)
    */
   readonly ssh?: SshSpec;
+  /**
+   * Drain timeout, in seconds, of services that do not set their own, and of services removed from
+   * the spec (see VirtualServiceSpec.drainTimeoutSeconds). 0–86400.
+   * @default 60
+   */
+  readonly drainTimeoutSeconds?: number;
 }
 
 export interface IpvsSpec {

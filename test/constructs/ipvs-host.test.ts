@@ -395,7 +395,7 @@ describe("main.ts (the seed's scenario)", () => {
   test("synthesizes with conntrack=1 in the plan and both aliases", () => {
     const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), "cdktf-ipvs-main-")) });
     const stack = new SeedStack(app, "seed", {});
-    expect(stack.lb.desiredState.sysctls.map((s) => `${s.key}=${s.value}`)).toEqual(["net.ipv4.vs.conntrack=1"]);
+    expect(stack.lb.desiredState.sysctls.map((s) => `${s.key}=${s.value}`)).toEqual(["net.ipv4.vs.conntrack=1", "net.ipv4.vs.expire_nodest_conn=1", "net.ipv4.vs.expire_quiescent_template=1"]);
     expect(stack.lb.desiredState.aliases.map((a) => a.port)).toEqual([1010, 1020]);
     app.synth();
   });
@@ -464,7 +464,8 @@ describe("IpvsHost.fromSpec", () => {
     const strip = (h: unknown) => JSON.parse(JSON.stringify(h, (k, v) => (k === "path" ? undefined : v)));
     // The construct adds the SSH endpoint it provisions through (for the lockout check).
     expect(strip(lb.desiredState)).toEqual(strip(build({ ...spec, ssh: { host: "10.0.0.1", port: 22 } })));
-    expect(lb.desiredState.sysctls.map((x) => x.key)).toEqual(["net.ipv4.vs.conntrack", "net.ipv4.vs.expire_nodest_conn"]);
+    // expire_quiescent_template by default; expire_nodest_conn from the spec's sysctls.
+    expect(lb.desiredState.sysctls.map((x) => x.key)).toEqual(["net.ipv4.vs.conntrack", "net.ipv4.vs.expire_quiescent_template", "net.ipv4.vs.expire_nodest_conn"]);
   });
 
   test("errors name the host's construct path and the place in the spec", () => {

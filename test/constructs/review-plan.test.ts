@@ -101,8 +101,10 @@ describe("the plan of a one-weight change reads like the change (real terraform 
     expect(change.text).toMatch(/Plan: 5 to add, 0 to change, 5 to destroy\./);
     // The modules and sysctls steps are not in the plan at all.
     expect(change.text).not.toMatch(/# terraform_data\.seed-?\w*modules\w* must be replaced|lb1_modules_\w+ must be replaced|lb1_sysctls_\w+ must be replaced/);
-    // One copy of the scripts: the seed's configuration is small.
-    expect(change.v1Size).toBeLessThanOrEqual(40 * 1024);
+    // One copy of the scripts (one per step would be six): the seed's configuration stays small.
+    // The scripts are most of it and do not grow with services: drain, rollback, the owner and
+    // kernel preflights (lib/render/host/*.sh, comments kept for whoever reads them on a host).
+    expect(change.v1Size).toBeLessThanOrEqual(80 * 1024);
   });
 
   test("1000 services × 4 real servers + 1000 aliases: the plan of a one-weight change stays short", () => {

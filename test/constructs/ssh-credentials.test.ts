@@ -79,7 +79,7 @@ describe("connection props that could carry a key", () => {
   test("unknown host props are refused too (a misspelt prop is not ignored)", () => {
     const issues = issuesOf(hostWith({}, { sysctl: { "net.ipv4.vs.expire_nodest_conn": 1 } } as never));
     expect(issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
-      "s/lb1: sysctl <redacted> is not a known prop; allowed: connection, engine, hostName, conntrack, localAddresses, sysctls, unsafeSysctls, converge",
+      "s/lb1: sysctl <redacted> is not a known prop; allowed: connection, engine, hostName, conntrack, expireNodestConn, expireQuiescentTemplate, drainTimeoutSeconds, localAddresses, sysctls, unsafeSysctls, converge",
     ]);
   });
 

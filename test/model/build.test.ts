@@ -78,12 +78,13 @@ describe("buildDesiredHost, host settings", () => {
         ],
       }),
     );
-    expect(host.sysctls.map((s) => s.key)).toEqual(["net.ipv6.conf.all.forwarding"]);
+    expect(host.sysctls.map((s) => s.key)).toEqual(["net.ipv6.conf.all.forwarding", "net.ipv4.vs.expire_nodest_conn", "net.ipv4.vs.expire_quiescent_template"]);
   });
 
   test("without aliases conntrack is not managed", () => {
     const host = buildDesiredHost(seedHost({ virtualServices: [seedService({ aliases: [] })] }));
-    expect(host.sysctls).toEqual([]);
+    // Only the expire_* defaults (test/model/expire-defaults.test.ts); no conntrack.
+    expect(host.sysctls.map((s) => s.key)).toEqual(["net.ipv4.vs.expire_nodest_conn", "net.ipv4.vs.expire_quiescent_template"]);
   });
 
   test("keeps extra sysctls, integers as text", () => {

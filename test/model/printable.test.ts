@@ -53,7 +53,7 @@ describe("given user text with terminal escapes in a spec", () => {
   test("when an unknown prop's name carries ESC, then the prop and message show it escaped", () => {
     const e = thrown(() => buildDesiredHost({ ...seedHost(), [`x${CLEAR}`]: 1 }));
     expect(e.issues.map((i) => [i.prop, i.message])).toEqual([
-      ["x\\u001b[2J", "x\\u001b[2J 1 is not a known prop; allowed: name, virtualServices, conntrack, localAddresses, sysctls, unsafeSysctls, ssh"],
+      ["x\\u001b[2J", "x\\u001b[2J 1 is not a known prop; allowed: name, virtualServices, conntrack, expireNodestConn, expireQuiescentTemplate, localAddresses, sysctls, drainTimeoutSeconds, unsafeSysctls, ssh"],
     ]);
     expect(e.message).not.toMatch(UNSAFE);
   });
