@@ -22,7 +22,7 @@ BUILD="$LAB/build"
 RFS="$BUILD/rootfs"
 SUITE=bookworm
 DISK_SIZE=2G
-PACKAGES=systemd-sysv,udev,openssh-server,openssh-sftp-server,openssh-client,ipvsadm,iptables,iproute2,kmod,socat,tcpdump,procps,conntrack,iputils-ping,linux-image-amd64
+PACKAGES=systemd-sysv,udev,sudo,openssh-server,openssh-sftp-server,openssh-client,ipvsadm,iptables,iproute2,kmod,socat,tcpdump,procps,conntrack,iputils-ping,linux-image-amd64
 
 FORCE=0
 [ "${1:-}" = "--force" ] && FORCE=1

@@ -7,7 +7,7 @@
  */
 import { DesiredHost } from "../model";
 import { STEP_NAMES, StepName, sha256 } from "../plan";
-import { BUNDLE_PATH, ProvisioningStep, SCRIPT_NAMES, SCRIPT_PATHS, ScriptName, readBundle, readDesiredState, readStepCommand } from "../render";
+import { BUNDLE_DESTINATIONS, ProvisioningStep, SCRIPT_NAMES, SCRIPT_PATHS, ScriptName, readBundle, readDesiredState, readStepCommand } from "../render";
 import { checkHost } from "./check";
 import { Finding } from "./rule";
 
@@ -140,6 +140,9 @@ interface StepResource {
   uploads: Partial<Record<ScriptName, string>>;
 }
 
+/** An upload of our scripts' bundle (become "sudo" uploads it elsewhere first). */
+const isBundle = (destination: string | undefined) => destination !== undefined && BUNDLE_DESTINATIONS.includes(destination);
+
 function stepOf(r: PlanResource): StepResource | undefined {
   let step: ProvisioningStep | undefined;
   let desired: DesiredHost | undefined;
@@ -157,12 +160,12 @@ function stepOf(r: PlanResource): StepResource | undefined {
       // This release uploads one bundle of the three scripts; earlier ones uploaded each script.
       let scripts: Partial<Record<ScriptName, string>>;
       try {
-        scripts = p.destination === BUNDLE_PATH ? readBundle(p.content) : { [SCRIPT_NAMES.find((n) => SCRIPT_PATHS[n] === p.destination) ?? "apply.sh"]: p.content };
+        scripts = isBundle(p.destination) ? readBundle(p.content) : { [SCRIPT_NAMES.find((n) => SCRIPT_PATHS[n] === p.destination) ?? "apply.sh"]: p.content };
       } catch (e) {
         throw new PlanFormatError(`plan: ${r.address}: the file provisioner's upload cannot be checked: ${(e as Error).message}`);
       }
       for (const [name, text] of Object.entries(scripts) as [ScriptName, string][]) {
-        if (SCRIPT_PATHS[name] === p.destination || p.destination === BUNDLE_PATH) uploads[name] = sha256(text);
+        if (SCRIPT_PATHS[name] === p.destination || isBundle(p.destination)) uploads[name] = sha256(text);
         if (name !== "apply.sh" || desired) continue;
         try {
           desired = readDesiredState(text);

@@ -60,23 +60,99 @@ function notOurs(name: ScriptName): string {
 export const BUNDLE_PATH = `${L.stateDir}/scripts.tar.gz.b64`;
 const UNPACK_DIR = `${L.stateDir}/.upload`;
 
+/** How the SSH user runs our commands as root: "sudo", or none when the user is root. */
+export const BECOME_METHODS = ["sudo"] as const;
+export type BecomeMethod = (typeof BECOME_METHODS)[number];
+
+/** How the commands reach root on the host. */
+export interface CommandOptions {
+  /**
+   * "sudo": the SSH user is not root; every command runs as `sudo -n sh -c '...'` (never a
+   * password prompt), and the bundle is uploaded into UPLOAD_INBOX first.
+   * @default none: the SSH user is root
+   */
+  readonly become?: BecomeMethod;
+}
+
 /**
- * The upload step: make the state directory; (after the file provisioner uploaded the bundle)
- * unpack it into a scratch folder, move each script into place with a rename (a script running
- * at that moment keeps reading its old file), and check that all three have the hashes of this
- * plan. It undoes nothing: the modules step's destroy (the last one of a real destroy) removes
- * the scripts, and a superseded upload must not remove what its successor uploaded.
+ * With become "sudo", the file provisioner (which writes as the SSH user) uploads the bundle into
+ * this directory; the upload step then unpacks it as root into the state directory and removes
+ * it. Root makes it fresh before every upload (`rm -rf`, `mkdir -m 700`, owned by the SSH user),
+ * and only root can create or replace entries in /var/lib, so no other local user can plant a
+ * symlink or a directory of theirs there, or read or swap the bundle between the upload and the
+ * unpack (the sha256 check after the unpack stays the last word either way). Not /tmp: the
+ * destination is fixed at synth time, and a fixed name in a world-writable directory can be taken
+ * first by anyone (a symlink pointing elsewhere, or a directory they own and can write into).
  */
-export function uploadCommands(hashes: Readonly<Record<ScriptName, string>>): UploadCommands {
+export const UPLOAD_INBOX = "/var/lib/cdktf-ipvs-upload";
+const INBOX_BUNDLE = `${UPLOAD_INBOX}/scripts.tar.gz.b64`;
+
+/** Where the file provisioner uploads the bundle. */
+export function bundleDestination(options: CommandOptions = {}): string {
+  return options.become === "sudo" ? INBOX_BUNDLE : BUNDLE_PATH;
+}
+
+/** Every destination our upload step uses, with or without become (for plan readers). */
+export const BUNDLE_DESTINATIONS: readonly string[] = [BUNDLE_PATH, INBOX_BUNDLE];
+
+/**
+ * Checked before every command with become "sudo": `sudo -n` never prompts, so a user who needs a
+ * password (or may not use sudo, or has no sudo) fails at once with sudo's reason and this text,
+ * instead of hanging until Terraform's timeout.
+ */
+const SUDO_CHECK =
+  `sudo -n true || { echo ${shQuote(
+    'cdktf-ipvs: connection.become is "sudo", but "sudo -n true" failed for the SSH user (see the line above): the user must be allowed to run commands as root through sudo without a password, e.g. "USER ALL=(root) NOPASSWD: ALL" in /etc/sudoers.d/USER',
+  )} >&2; exit 1; }`;
+
+/**
+ * COMMAND as it is sent to the host: unchanged when the SSH user is root; with become "sudo",
+ * run by `sh -c` as root through `sudo -n` (after the check above), quoted as one word.
+ */
+export function asRoot(command: string, options: CommandOptions = {}): string {
+  return options.become === "sudo" ? `${SUDO_CHECK}; sudo -n sh -c ${shQuote(command)}` : command;
+}
+
+/** The command asRoot(command, { become: "sudo" }) wrapped, or undefined when COMMAND is not such a wrapping. */
+export function unwrapSudo(command: string): string | undefined {
+  const head = `${SUDO_CHECK}; sudo -n sh -c `;
+  if (!command.startsWith(head)) return undefined;
+  const quoted = command.slice(head.length);
+  if (!/^'(?:[^']|'\\'')*'$/.test(quoted)) return undefined;
+  const inner = quoted.slice(1, -1).replace(/'\\''/g, "'");
+  return asRoot(inner, { become: "sudo" }) === command ? inner : undefined;
+}
+
+/**
+ * The upload step: make the state directory (and with become, a fresh inbox the SSH user can
+ * write, see UPLOAD_INBOX); (after the file provisioner uploaded the bundle) unpack it into a
+ * scratch folder, move each script into place with a rename (a script running at that moment
+ * keeps reading its old file), and check that all three have the hashes of this plan. It undoes
+ * nothing: the modules step's destroy (the last one of a real destroy) removes the scripts, and a
+ * superseded upload must not remove what its successor uploaded.
+ */
+export function uploadCommands(hashes: Readonly<Record<ScriptName, string>>, options: CommandOptions = {}): UploadCommands {
+  return { prepare: asRoot(uploadPrepare(options), options), run: asRoot(uploadRun(hashes, options), options) };
+}
+
+function uploadPrepare(options: CommandOptions): string {
+  const state = `mkdir -p ${shQuote(L.stateDir)} && chmod 700 ${shQuote(L.stateDir)}`;
+  if (options.become !== "sudo") return state;
+  // SUDO_UID: the SSH user's uid, set by sudo; the file provisioner writes as that user.
+  const inbox = shQuote(UPLOAD_INBOX);
+  return `${state} && [ -n "$SUDO_UID" ] && rm -rf ${inbox} && mkdir -m 700 ${inbox} && chown "$SUDO_UID" ${inbox}`;
+}
+
+function uploadRun(hashes: Readonly<Record<ScriptName, string>>, options: CommandOptions): string {
   const dir = shQuote(UNPACK_DIR);
   const moves = SCRIPT_NAMES.map((n) => `"$d"/${n}`).join(" ");
-  return {
-    prepare: `mkdir -p ${shQuote(L.stateDir)} && chmod 700 ${shQuote(L.stateDir)}`,
-    run:
-      `d=${dir} && rm -rf "$d" && mkdir -m 700 "$d" && base64 -d ${shQuote(BUNDLE_PATH)} | tar -xmzf - -C "$d" && ` +
-      `mv -f ${moves} ${shQuote(`${L.stateDir}/`)} && rm -rf "$d" ${shQuote(BUNDLE_PATH)} && ` +
-      `${sha256Check(SCRIPT_NAMES.map((n) => [n, hashes[n]]))} || { echo ${shQuote("cdktf-ipvs: the uploaded scripts did not arrive intact")} >&2; exit 1; }`,
-  };
+  const bundle = bundleDestination(options);
+  const remove = options.become === "sudo" ? shQuote(UPLOAD_INBOX) : shQuote(bundle);
+  return (
+    `d=${dir} && rm -rf "$d" && mkdir -m 700 "$d" && base64 -d ${shQuote(bundle)} | tar -xmzf - -C "$d" && ` +
+    `mv -f ${moves} ${shQuote(`${L.stateDir}/`)} && rm -rf "$d" ${remove} && ` +
+    `${sha256Check(SCRIPT_NAMES.map((n) => [n, hashes[n]]))} || { echo ${shQuote("cdktf-ipvs: the uploaded scripts did not arrive intact")} >&2; exit 1; }`
+  );
 }
 
 /**
@@ -85,11 +161,16 @@ export function uploadCommands(hashes: Readonly<Record<ScriptName, string>>): Up
  * SCRIPT_HASH is the sha256 of the script the step runs (verify.sh for verify, apply.sh for the
  * others), as the upload step uploads it.
  */
-export function stepCommands(step: StepName, generation: string, scriptHash: string): StepCommands {
+export function stepCommands(step: StepName, generation: string, scriptHash: string, options: CommandOptions = {}): StepCommands {
+  const run = asRoot(stepRun(step, generation, scriptHash), options);
+  return step === "verify" ? { run } : { run, undo: undoCommand(step, generation, options) };
+}
+
+function stepRun(step: StepName, generation: string, scriptHash: string): string {
   const script: ScriptName = step === "verify" ? "verify.sh" : "apply.sh";
   const guard = `${sha256Check([[script, scriptHash]])} || { echo ${notOurs(script)} >&2; exit 1; }`;
-  if (step === "verify") return { run: `${guard}; sh ${shQuote(L.verifyScript)}` };
-  return { run: `${guard}; sh ${shQuote(L.applyScript)} --generation ${shQuote(generation)} ${step}`, undo: undoCommand(step, generation) };
+  if (step === "verify") return `${guard}; sh ${shQuote(L.verifyScript)}`;
+  return `${guard}; sh ${shQuote(L.applyScript)} --generation ${shQuote(generation)} ${step}`;
 }
 
 /** The converge step of `converge: "every-deploy"`: it runs on every deploy, not only on change. */
@@ -101,9 +182,13 @@ export const CONVERGE_STEP = "converge";
  * last deploy (conntrack=0, a deleted real server, a stray rule in our chain) is put back, and
  * verify fails the deploy when it cannot be.
  */
-export function convergeCommands(applyHash: string, verifyHash: string): StepCommands {
+export function convergeCommands(applyHash: string, verifyHash: string, options: CommandOptions = {}): StepCommands {
+  return { run: asRoot(convergeRun(applyHash, verifyHash), options) };
+}
+
+function convergeRun(applyHash: string, verifyHash: string): string {
   const guard = (name: ScriptName, hash: string) => `${sha256Check([[name, hash]])} || { echo ${notOurs(name)} >&2; exit 1; }`;
-  return { run: `${guard("apply.sh", applyHash)}; ${guard("verify.sh", verifyHash)}; sh ${shQuote(L.applyScript)} && sh ${shQuote(L.verifyScript)}` };
+  return `${guard("apply.sh", applyHash)}; ${guard("verify.sh", verifyHash)}; sh ${shQuote(L.applyScript)} && sh ${shQuote(L.verifyScript)}`;
 }
 
 /**
@@ -112,8 +197,11 @@ export function convergeCommands(applyHash: string, verifyHash: string): StepCom
  * step's destroy runs after its successor's upload, so it is current then); refusing it would
  * leave the host half-destroyed.
  */
-export function undoCommand(step: Exclude<StepName, "verify">, generation: string): string {
-  return `if [ -f ${shQuote(L.destroyScript)} ]; then sh ${shQuote(L.destroyScript)} --generation ${shQuote(generation)} ${step}; else echo ${shQuote(`cdktf-ipvs: nothing to undo for ${step}`)}; fi`;
+export function undoCommand(step: Exclude<StepName, "verify">, generation: string, options: CommandOptions = {}): string {
+  return asRoot(
+    `if [ -f ${shQuote(L.destroyScript)} ]; then sh ${shQuote(L.destroyScript)} --generation ${shQuote(generation)} ${step}; else echo ${shQuote(`cdktf-ipvs: nothing to undo for ${step}`)}; fi`,
+    options,
+  );
 }
 
 /** A provisioner command recognized as one of ours. */
@@ -128,30 +216,39 @@ const HASH_LINE = /'([0-9a-f]{64}) {2}\/var\/lib\/cdktf-ipvs\/(apply|verify|dest
 
 /**
  * Recognizes a step's run command in a plan (generation as Terraform writes it, `${self.id}`):
- * the command must be exactly what stepCommands or uploadCommands produce for the hashes and the
- * generation it names. Commands of earlier releases (no hash check) are recognized too.
+ * the command must be exactly what stepCommands, uploadCommands or convergeCommands produce for
+ * the hashes and the generation it names, with or without become "sudo" (then the whole command
+ * is the `sudo -n sh -c '...'` wrapping of one). Commands of earlier releases (no hash check) are
+ * recognized too.
  */
 export function readStepCommand(command: string): RecognizedCommand | undefined {
-  if (command === `sh ${L.verifyScript}`) return { step: "verify", checks: {} };
-  const legacy = `sh ${L.applyScript} --generation `;
-  if (command.startsWith(legacy)) {
-    const step = APPLY_STEPS.find((s) => s === command.slice(legacy.length).split(" ")[1]);
-    return step ? { step, checks: {} } : undefined;
+  const inner = unwrapSudo(command);
+  return inner !== undefined ? readRootCommand(inner, { become: "sudo" }) : readRootCommand(command, {});
+}
+
+/** readStepCommand of a command as root runs it (unwrapped). */
+function readRootCommand(command: string, options: CommandOptions): RecognizedCommand | undefined {
+  if (options.become === undefined) {
+    if (command === `sh ${L.verifyScript}`) return { step: "verify", checks: {} };
+    const legacy = `sh ${L.applyScript} --generation `;
+    if (command.startsWith(legacy)) {
+      const step = APPLY_STEPS.find((s) => s === command.slice(legacy.length).split(" ")[1]);
+      return step ? { step, checks: {} } : undefined;
+    }
   }
   const checks: Partial<Record<ScriptName, string>> = {};
   for (const m of command.matchAll(HASH_LINE)) checks[`${m[2]}.sh` as ScriptName] = m[1];
   if (checks["apply.sh"] && checks["verify.sh"] && checks["destroy.sh"]) {
-    const upload = uploadCommands(checks as Record<ScriptName, string>);
-    return command === upload.run ? { step: UPLOAD_STEP, checks } : undefined;
+    return command === uploadRun(checks as Record<ScriptName, string>, options) ? { step: UPLOAD_STEP, checks } : undefined;
   }
-  if (checks["verify.sh"] && command === stepCommands("verify", "", checks["verify.sh"]).run) return { step: "verify", checks };
-  if (checks["apply.sh"] && checks["verify.sh"] && command === convergeCommands(checks["apply.sh"], checks["verify.sh"]).run) return { step: CONVERGE_STEP, checks };
+  if (checks["verify.sh"] && command === stepRun("verify", "", checks["verify.sh"])) return { step: "verify", checks };
+  if (checks["apply.sh"] && checks["verify.sh"] && command === convergeRun(checks["apply.sh"], checks["verify.sh"])) return { step: CONVERGE_STEP, checks };
   const tail = / --generation ('(?:[^']|'\\'')*') ([a-z]+)$/.exec(command);
   const apply = checks["apply.sh"];
   if (!tail || !apply) return undefined;
   const step = APPLY_STEPS.find((s) => s === tail[2]);
   const generation = tail[1].slice(1, -1).replace(/'\\''/g, "'");
-  return step && command === stepCommands(step, generation, apply).run ? { step, checks } : undefined;
+  return step && command === stepRun(step, generation, apply) ? { step, checks } : undefined;
 }
 
 /** The step a run command belongs to, or undefined when it is not one of ours. */

@@ -2,6 +2,7 @@
  * Everything a host receives, rendered from its plan: the three scripts, the persistence files
  * (also embedded in apply.sh, which installs them) and a manifest describing the plan.
  */
+import { CONNTRACK_SYSCTL, DesiredHost } from "../model";
 import { HostPlan, planStep, sha256 } from "../plan";
 import { aliasChains } from "./iptables";
 import { ipvsRules } from "./ipvsadm";
@@ -30,6 +31,12 @@ export interface HostManifest {
   readonly ipvsRules: readonly string[];
   readonly aliasRules: readonly { readonly command: string; readonly chain: string; readonly parent: string; readonly rules: readonly string[] }[];
   readonly sysctls: Readonly<Record<string, string>>;
+  /**
+   * Sysctls the host decides from its running kernel at each apply (lib/render/host/kernel.sh),
+   * key → rule: net.ipv4.vs.conn_reuse_mode when the host wants conntrack=1 and its sysctls do not
+   * declare it. Empty otherwise.
+   */
+  readonly kernelDecidedSysctls: Readonly<Record<string, string>>;
   readonly modules: readonly string[];
   readonly persistenceFiles: Readonly<Record<string, string>>;
   readonly scripts: Readonly<Record<string, string>>;
@@ -46,6 +53,21 @@ export interface RenderedHost {
   readonly review: HostReview;
   /** The scripts as the upload step carries them: base64 of a gzipped tar (see bundle.ts). */
   readonly bundle: string;
+}
+
+export const CONN_REUSE_MODE_KEY = "net.ipv4.vs.conn_reuse_mode";
+
+/** How apply.sh and verify.sh decide net.ipv4.vs.conn_reuse_mode on the host (conn_reuse_mode_for_kernel in lib/render/host/kernel.sh). */
+export const CONN_REUSE_MODE_RULE =
+  "0 when `uname -r` is 4.1 or later and before 5.9 (with conntrack=1 and conn_reuse_mode=1 those kernels drop the first SYN of a reused source port, a 1 s stall: kubernetes#70747); " +
+  "left alone from 5.9 on (fixed: kubernetes#93297), before 4.1 and when the release does not start with MAJOR.MINOR; as kube-proxy does. " +
+  "Decided on the host at each apply (logged by the sysctls step), remembered and restored by destroy like any other sysctl, checked by verify.";
+
+/** The sysctls the host decides from its kernel, with their rule (HostManifest.kernelDecidedSysctls). */
+export function kernelDecidedSysctls(host: DesiredHost): Record<string, string> {
+  const wantsConntrack = host.sysctls.some((s) => s.key === CONNTRACK_SYSCTL && s.value === "1");
+  const declared = host.sysctls.some((s) => s.key === CONN_REUSE_MODE_KEY);
+  return wantsConntrack && !declared ? { [CONN_REUSE_MODE_KEY]: CONN_REUSE_MODE_RULE } : {};
 }
 
 /** The manifest as written to manifest.json: two-space JSON and a final newline. */
@@ -73,6 +95,7 @@ export function renderHost(plan: HostPlan): RenderedHost {
       .filter((c) => c.rules.length > 0)
       .map((c) => ({ command: c.command, chain: c.chain, parent: c.parent, rules: c.rules })),
     sysctls: Object.fromEntries(host.sysctls.map((s) => [s.key, s.value])),
+    kernelDecidedSysctls: kernelDecidedSysctls(host),
     modules: host.modules.map((m) => m.name),
     persistenceFiles: Object.fromEntries(Object.entries(persistenceFiles).map(([p, c]) => [p, sha256(c)])),
     scripts: Object.fromEntries(Object.entries(scripts).map(([n, c]) => [n, sha256(c)])),

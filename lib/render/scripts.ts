@@ -11,12 +11,13 @@
  *   comment. Chains are replaced atomically with `iptables-restore --noflush`.
  * - Files: only the paths in HOST_LAYOUT.
  */
-import { DesiredHost, hostNeedsConntrack } from "../model";
+import { DesiredHost, MAX_DRAIN_TIMEOUT_SECONDS, hostNeedsConntrack } from "../model";
 import { HostPlan, planStep, sha256 } from "../plan";
 import { aliasChains } from "./iptables";
 import { ipvsRules, ipvsServiceKey } from "./ipvsadm";
 import { HOST_LAYOUT as L } from "./layout";
 import { bootUnit, modulesLoadConf, sysctlConf } from "./persistence";
+import { hostSources } from "./host-sources";
 import { commentText, shQuote, textFunction } from "./shell";
 
 /**
@@ -24,7 +25,10 @@ import { commentText, shQuote, textFunction } from "./shell";
  * (the save format has no thresholds), live rules, owned service keys. Output, one change per
  * line, TAB-separated, ordered so deletions come first:
  *   ACTION  SERVICE-KEY  REAL-SERVER|-  WANT-OPTIONS|-  LIVE-OPTIONS|-
- * FOREIGN marks a desired service that exists but is not ours.
+ * FOREIGN marks a desired service that exists but is not ours. With -v reals=1, each live real
+ * server of a service to delete comes as DEL_SERVICE_REAL too (the drain needs them). With
+ * -v dump=1 it prints the owned services' live rules instead, thresholds included, in the form of
+ * the desired rules (the snapshot a rollback returns to).
  */
 const IPVS_DIFF_AWK = String.raw`
 function parse(line,   n, i, t) {
@@ -54,10 +58,16 @@ FILENAME == ARGV[2] {
 FILENAME == ARGV[3] { parse($0); if (kind == "-A") L[key] = opts; else if (kind == "-a") LR[key SUBSEP rs] = opts TH[key SUBSEP rs]; next }
 FILENAME == ARGV[4] { if ($0 != "") O[$0] = 1; next }
 END {
+  if (dump) {
+    for (k in L) if (k in O) print "-A " k " " L[k]
+    for (kr in LR) { split(kr, p, SUBSEP); if (p[1] in O) print "-a " p[1] " -r " p[2] " " LR[kr] }
+    exit
+  }
   for (k in D) if ((k in L) && !(k in O)) print "0\tFOREIGN\t" k "\t-\t" D[k] "\t" L[k]
   for (kr in LR) {
     split(kr, p, SUBSEP)
     if ((p[1] in D) && (p[1] in O) && !(kr in DR)) print "1\tDEL_REAL\t" p[1] "\t" p[2] "\t-\t" LR[kr]
+    else if (reals && !(p[1] in D) && (p[1] in O)) print "1\tDEL_SERVICE_REAL\t" p[1] "\t" p[2] "\t-\t" LR[kr]
   }
   for (k in L) if ((k in O) && !(k in D)) print "2\tDEL_SERVICE\t" k "\t-\t-\t" L[k]
   for (k in D) {
@@ -70,6 +80,15 @@ END {
     else if ((p[1] in O) && LR[kr] != DR[kr]) print "4\tEDIT_REAL\t" p[1] "\t" p[2] "\t" DR[kr] "\t" LR[kr]
   }
 }`;
+
+/** A drain timeout as script text: the model validated it; a desired state from elsewhere must not inject. */
+function seconds(value: number): string {
+  if (!Number.isInteger(value) || value < 0 || value > MAX_DRAIN_TIMEOUT_SECONDS) throw new Error(`internal: drain timeout ${String(value)} is not an integer 0–${MAX_DRAIN_TIMEOUT_SECONDS}`);
+  return String(value);
+}
+
+const ROLLBACK_CALL = 'rollback_on_failure "$1"';
+const NO_ROLLBACK = ': "$1" # nothing to put back';
 
 function prelude(plan: HostPlan, kind: "apply" | "verify" | "destroy", usage: string): string {
   const host = plan.host;
@@ -109,8 +128,15 @@ RULE_COMMENT=${shQuote(L.ruleComment)}
 PROC_SYS=/proc/sys
 SYS_MODULE=/sys/module
 SYSTEMD_DIR=/run/systemd/system
+# Where other owners of IPVS show (owners.sh): configs and units under /etc, /usr, /lib; processes; interfaces.
+ETC_DIR=/etc
+USR_DIR=/usr
+LIB_DIR=/lib
+PROC_DIR=/proc
+SYS_CLASS_NET=/sys/class/net
 CHAINS=${shQuote(chains.map((c) => `${c.command}:${c.chain}:${c.parent}`).join(" "))}
 REQUIRES_CONNTRACK=${hostNeedsConntrack(host) ? 1 : 0}
+DRAIN_TIMEOUT_DEFAULT=${seconds(host.drainTimeoutSeconds)}
 TAB=$(printf '\\t')
 STEP=${kind}
 DRY_RUN=0
@@ -133,8 +159,18 @@ make_tmp() {
   tmp_parent=/run
   [ -d /run ] && [ -w /run ] || tmp_parent=/tmp
   TMP=$(mktemp -d "$tmp_parent/cdktf-ipvs.XXXXXX")
-  trap 'rm -rf "$TMP"' EXIT
-  trap 'exit 130' INT TERM
+  trap 'on_exit "$?"' EXIT
+  # A lost SSH session (HUP, or PIPE on our next log line) counts as a failure like any other.
+  trap 'exit 129' HUP
+  trap 'exit 130' INT
+  trap 'exit 141' PIPE
+  trap 'exit 143' TERM
+}
+
+# on_exit STATUS: ${kind === "apply" ? "a step that failed puts back what it changed (rollback.sh); " : ""}scratch goes.
+on_exit() {
+  ${kind === "apply" ? ROLLBACK_CALL : NO_ROLLBACK}
+  rm -rf "$TMP"
 }
 
 check_generation() {
@@ -146,12 +182,25 @@ check_generation() {
 
 # /proc/sys path of a dotted sysctl name.
 sysctl_path() { printf '%s/%s' "$PROC_SYS" "$(printf '%s' "$1" | tr . /)"; }
+# sysctl_path_of KEY: the same path into $path, in the shell (no process per sysctl).
+sysctl_path_of() {
+  sp_rest=$1
+  path=$PROC_SYS/
+  while :; do
+    case $sp_rest in
+      *.*) path=$path\${sp_rest%%.*}/; sp_rest=\${sp_rest#*.} ;;
+      *) path=$path$sp_rest; return 0 ;;
+    esac
+  done
+}
 
 # --- desired state (validated at synth time; quoted heredocs, nothing expands) ---
 ${textFunction("desired_modules", modules.join("\n"))}
 ${textFunction("desired_sysctls", sysctls.join("\n"))}
 ${textFunction("desired_ipvs_rules", ipvsRules(services).join("\n"))}
 ${textFunction("desired_ipvs_keys", services.map(ipvsServiceKey).join("\n"))}
+# desired_drain_timeouts: SERVICE-KEY TAB SECONDS; services no longer declared drain for DRAIN_TIMEOUT_DEFAULT.
+${textFunction("desired_drain_timeouts", services.map((s) => `${ipvsServiceKey(s)}\t${seconds(s.drainTimeoutSeconds)}`).join("\n"))}
 # desired_alias_rules COMMAND CHAIN: rule tokens after "-A CHAIN", one rule a line
 desired_alias_rules() {
   case "$1 $2" in
@@ -162,12 +211,20 @@ ${textFunction("content_modules_conf", modulesLoadConf(host))}
 ${textFunction("content_sysctl_conf", sysctlConf(host))}
 ${textFunction("content_boot_unit", bootUnit(host))}
 
-# ipvs_diff DESIRED THRESHOLDS LIVE OWNED: changes that turn LIVE into DESIRED for owned services.
+# ipvs_diff DESIRED THRESHOLDS LIVE OWNED [reals]: changes that turn LIVE into DESIRED for owned
+# services; "reals" also lists the real servers of services to delete (DEL_SERVICE_REAL).
 ipvs_diff() {
-  awk '${IPVS_DIFF_AWK.trim().replace(/'/g, "")}' "$1" "$2" "$3" "$4" | sort | cut -f2-
+  awk -v reals="$([ "\${5:-}" = reals ] && echo 1 || echo 0)" '${IPVS_DIFF_AWK.trim().replace(/'/g, "")}' "$1" "$2" "$3" "$4" | sort | cut -f2-
 }
 
-# Reads live IPVS state into $TMP/live.ipvs and works out the changes into $TMP/changes.
+# ipvs_owned_rules THRESHOLDS LIVE OWNED: the owned services' live rules, thresholds included, in
+# the form of desired rules.
+ipvs_owned_rules() {
+  awk -v dump=1 '${IPVS_DIFF_AWK.trim().replace(/'/g, "")}' /dev/null "$1" "$2" "$3"
+}
+
+# Reads live IPVS state into $TMP/live.ipvs and works out the changes into $TMP/changes
+# (ipvs_changes OWNED [reals]; see ipvs_diff).
 ipvs_changes() {
   need ipvsadm "apt-get install ipvsadm"
   desired_ipvs_rules >"$TMP/desired.ipvs"
@@ -179,21 +236,39 @@ ipvs_changes() {
     ipvsadm -Sn >"$TMP/live.ipvs" || die "ipvsadm -Sn failed (is ip_vs loaded?)"
     ipvsadm -Ln --thresholds >"$TMP/thresholds.ipvs" 2>/dev/null || : >"$TMP/thresholds.ipvs"
   fi
-  ipvs_diff "$TMP/desired.ipvs" "$TMP/thresholds.ipvs" "$TMP/live.ipvs" "$1" >"$TMP/changes"
+  ipvs_diff "$TMP/desired.ipvs" "$TMP/thresholds.ipvs" "$TMP/live.ipvs" "$1" "\${2:-}" >"$TMP/changes"
 }
 
-ipt_chain_exists() { "$1" -w -t nat -S "$2" >/dev/null 2>&1; }
+# ipt_listing COMMAND CHAIN: our chain as 'COMMAND -t nat -S CHAIN' lists it, read once into
+# $TMP/ipt.COMMAND.CHAIN (and $TMP/ipt.COMMAND.CHAIN.exists when the chain exists); the questions
+# below about the chain all answer from that one read until ipt_forget drops it, which every
+# change to the chain does first. A run holds the lock, so nothing else changes our chains.
+ipt_listing() {
+  [ ! -f "$TMP/ipt.$1.$2" ] || return 0
+  if "$1" -w -t nat -S "$2" >"$TMP/ipt.$1.$2.new" 2>/dev/null; then : >"$TMP/ipt.$1.$2.exists"; else rm -f "$TMP/ipt.$1.$2.exists"; fi
+  mv -f "$TMP/ipt.$1.$2.new" "$TMP/ipt.$1.$2"
+}
+ipt_forget() { rm -f "$TMP/ipt.$1.$2" "$TMP/ipt.$1.$2.exists"; }
+ipt_chain_exists() {
+  ipt_listing "$1" "$2"
+  [ -f "$TMP/ipt.$1.$2.exists" ]
+}
 # ipt_jump OP COMMAND CHAIN PARENT [POSITION]: -C, -D or -I our jump from PARENT to CHAIN.
 ipt_jump() { "$2" -w -t nat "$1" "$4" \${5:+"$5"} -m comment --comment "$RULE_COMMENT" -j "$3"; }
-ipt_jump_present() { ipt_jump -C "$1" "$2" "$3" 2>/dev/null; }
-ipt_rule_count() { "$1" -w -t nat -S "$2" 2>/dev/null | grep -c '^-A ' || true; }
+# A jump to a chain that does not exist cannot exist (iptables refuses it), so only then -C asks.
+ipt_jump_present() { ipt_chain_exists "$1" "$2" && ipt_jump -C "$1" "$2" "$3" 2>/dev/null; }
+ipt_rule_count() {
+  ipt_chain_exists "$1" "$2" || { echo 0; return 0; }
+  grep -c '^-A ' "$TMP/ipt.$1.$2" || true
+}
 want_rule_count() { desired_alias_rules "$1" "$2" | grep -c . || true; }
 
 # ipt_rule_lists COMMAND CHAIN: the desired rules and the chain's listed ones, as "-A CHAIN ..."
 # lines, into $TMP/want.rules and $TMP/have.rules.
 ipt_rule_lists() {
   desired_alias_rules "$1" "$2" | sed "s/^/-A $2 /" >"$TMP/want.rules"
-  { "$1" -w -t nat -S "$2" 2>/dev/null || true; } | grep '^-A ' | sed 's/ --comment "\\([^" ]*\\)"/ --comment \\1/' >"$TMP/have.rules" || true
+  ipt_listing "$1" "$2"
+  sed -n 's/ --comment "\\([^" ]*\\)"/ --comment \\1/; /^-A /p' "$TMP/ipt.$1.$2" >"$TMP/have.rules"
 }
 
 # 0 when our chain holds exactly the desired rules. One listing compared as text (iptables 1.8
@@ -232,11 +307,14 @@ remove_alias_chain() {
     log "$1 nat: removed jump $3 -> $2"
   done
   if ipt_chain_exists "$1" "$2"; then
+    ipt_forget "$1" "$2"
     "$1" -w -t nat -F "$2"
     "$1" -w -t nat -X "$2"
     log "$1 nat: removed chain $2"
   fi
 }
+
+${hostSources(kind)}
 `;
 }
 
@@ -282,6 +360,7 @@ const SERVICE_BASE = {
   schedulerFlags: arrayOf(str),
   persistence: optional(objectOf({ timeout: num, netmask: optional(either(str, num, "a string or a number")) })),
   realServers: arrayOf(REAL_SERVER_SHAPE),
+  drainTimeoutSeconds: optional(num),
   path: str,
 };
 const SERVICE_SHAPE: Shape = (v, at) => {
@@ -315,6 +394,7 @@ const DESIRED_HOST_SHAPE = objectOf({
   // Newer fields; desired states read back from older scripts may lack them.
   unsafeSysctls: optional(arrayOf(str)),
   ssh: optional(objectOf({ kind: oneOfShape("address", "name", "token"), host: optional(str), port: num })),
+  drainTimeoutSeconds: optional(num),
 });
 
 /**
@@ -335,7 +415,13 @@ export function readDesiredState(applyScript: string): DesiredHost | undefined {
   }
   const problem = DESIRED_HOST_SHAPE(value, "desired state");
   if (problem) throw new Error(`the desired-state marker line does not hold a desired state: ${problem}`);
-  return value as DesiredHost;
+  // Scripts rendered before drains existed deleted at once.
+  const host = value as DesiredHost;
+  return {
+    ...host,
+    drainTimeoutSeconds: host.drainTimeoutSeconds ?? 0,
+    services: host.services.map((s) => ({ ...s, drainTimeoutSeconds: s.drainTimeoutSeconds ?? 0 })),
+  };
 }
 
 /** What an apply.sh --dry-run prints as its last line: `cdktf-ipvs <host> [preview] DONE: N change(s) pending`. */
@@ -404,6 +490,7 @@ apply_files() {
   [ -f "$TMP/files.$STEP" ] || return 0
   while IFS="$TAB" read -r path mode src write; do
     if [ "$write" = 1 ]; then
+      remember_file "$path"
       mkdir -p "$(dirname "$path")"
       cat "$src" >"$path.cdktf-ipvs.tmp"
       chmod "$mode" "$path.cdktf-ipvs.tmp"
@@ -447,6 +534,7 @@ step_modules_apply() {
   while read -r module; do
     if grep -qxF -e "$module" "$TMP/modules.load"; then
       modprobe "$module" || die "modprobe $module failed"
+      remember_module "$module"
       log "loaded module $module"
     else
       log "module $module already loaded"
@@ -468,11 +556,11 @@ sysctl_module() {
 # HAVE is last); $TMP/sysctls.remember: values from before our first
 # change, which destroy puts back.
 step_sysctls_plan() {
-  desired_sysctls >"$TMP/sysctls"
+  host_sysctls >"$TMP/sysctls"
   : >"$TMP/sysctls.plan"
   : >"$TMP/sysctls.remember"
   while read -r key value; do
-    path=$(sysctl_path "$key")
+    sysctl_path_of "$key"
     if [ ! -e "$path" ]; then
       module=$(sysctl_module "$key")
       if [ "$DRY_RUN" = 1 ] && [ -n "$module" ] && [ ! -d "$SYS_MODULE/$module" ]; then
@@ -499,13 +587,17 @@ step_sysctls_plan() {
 
 step_sysctls_apply() {
   # Originals first, so an interrupted run still knows what to put back.
-  if [ -s "$TMP/sysctls.remember" ]; then cat "$TMP/sysctls.remember" >>"$SYSCTL_ORIGINALS"; fi
+  if [ -s "$TMP/sysctls.remember" ]; then
+    remember_file "$SYSCTL_ORIGINALS"
+    cat "$TMP/sysctls.remember" >>"$SYSCTL_ORIGINALS"
+  fi
   while IFS="$TAB" read -r action key value have; do
     if [ "$action" = keep ]; then
       log "$key = $value (unchanged)"
       continue
     fi
-    path=$(sysctl_path "$key")
+    sysctl_path_of "$key"
+    remember_sysctl "$key" "$have"
     printf '%s\\n' "$value" >"$path" || die "cannot set $key to $value"
     [ "$(cat "$path")" = "$value" ] || die "$key did not take the value $value"
     log "$key: $have -> $value"
@@ -519,7 +611,7 @@ step_sysctls_apply() {
 step_ipvs_plan() {
   need ipvsadm "apt-get install ipvsadm"
   if [ -f "$OWNED_SERVICES" ]; then cat "$OWNED_SERVICES" >"$TMP/owned.before"; else : >"$TMP/owned.before"; fi
-  ipvs_changes "$TMP/owned.before"
+  ipvs_changes "$TMP/owned.before" reals
   if grep -q '^FOREIGN' "$TMP/changes"; then
     while IFS="$TAB" read -r action key rs want have; do
       [ "$action" = FOREIGN ] || continue
@@ -527,23 +619,9 @@ step_ipvs_plan() {
     done <"$TMP/changes"
     die "refusing to take over IPVS services cdktf-ipvs does not own"
   fi
-  # One awk pass writes the ipvsadm -R batch and names each change: no process per change, so a
-  # first apply of thousands of rules costs what the batch costs.
-  : >"$TMP/batch"
-  : >"$TMP/ipvs.log"
-  awk -F "$TAB" -v batch="$TMP/batch" -v names="$TMP/ipvs.log" '
-    {
-      a = $1; k = $2; r = $3; w = $4; h = $5
-      if (a == "DEL_REAL") { print "-d " k " -r " r >>batch; t = a " " k " -r " r }
-      else if (a == "DEL_SERVICE") { print "-D " k >>batch; t = a " " k }
-      else if (a == "ADD_SERVICE") { print "-A " k " " w >>batch; t = a " " k " " w }
-      else if (a == "EDIT_SERVICE") { print "-E " k " " w >>batch; t = a " " k " " w }
-      else if (a == "ADD_REAL") { print "-a " k " -r " r " " w >>batch; t = a " " k " -r " r " " w }
-      else if (a == "EDIT_REAL") { print "-e " k " -r " r " " w >>batch; t = a " " k " -r " r " " w }
-      else { print "unknown IPVS change " a; exit 2 }
-      if (h != "-") t = t " (was: " h ")"
-      print t >>names
-    }' "$TMP/changes" >"$TMP/ipvs.err" || die "internal: $(cat "$TMP/ipvs.err")"
+  # One awk pass writes the ipvsadm -R batches and names each change (drain.sh): no process per
+  # change, so a first apply of thousands of rules costs what the batch costs.
+  drain_split "$TMP/changes" "$TMP/batch" "$TMP/batch.after" "$TMP/drain" "$TMP/ipvs.log" >"$TMP/ipvs.err" || die "internal: $(cat "$TMP/ipvs.err")"
   CHANGES=$((CHANGES + $(grep -c . "$TMP/ipvs.log" || true)))
   if [ "$DRY_RUN" = 1 ]; then
     awk -v p="cdktf-ipvs $HOST_NAME [preview] $STEP ${PREVIEW_CHANGE_TEXT}" '{ print p $0 }' "$TMP/ipvs.log"
@@ -555,21 +633,37 @@ step_ipvs_plan() {
   fi
 }
 
+# write_owned FILE: $OWNED_SERVICES gets FILE's list (untouched when it already has it).
+write_owned() {
+  cmp -s "$1" "$OWNED_SERVICES" 2>/dev/null && return 0
+  remember_file "$OWNED_SERVICES"
+  cp "$1" "$OWNED_SERVICES"
+}
+
 step_ipvs_apply() {
   # Own the desired services before changing anything, so an interrupted run leaves nothing unowned.
-  cp "$TMP/owned" "$OWNED_SERVICES"
+  write_owned "$TMP/owned"
   # Every change up to 50 by name; past that a count, so a big first apply stays readable.
   head -n 50 "$TMP/ipvs.log" >"$TMP/ipvs.head"
   while read -r text; do log "$text"; done <"$TMP/ipvs.head"
   changes=$(wc -l <"$TMP/ipvs.log")
   [ "$changes" -le 50 ] || log "... and $((changes - 50)) more IPVS change(s)"
-  if [ -s "$TMP/batch" ]; then
-    ipvsadm -R <"$TMP/batch" || die "ipvsadm -R failed; batch was: $(tr '\\n' ';' <"$TMP/batch")"
-    log "applied $(wc -l <"$TMP/batch") IPVS change(s)"
+  if [ -s "$TMP/batch" ] || [ -s "$TMP/batch.after" ]; then
+    remember_ipvs
+    ipvs_restore "$TMP/batch"
+    drain_wait "$TMP/drain"
+    ipvs_restore "$TMP/batch.after"
+    log "applied $(cat "$TMP/batch" "$TMP/batch.after" | wc -l) IPVS change(s)"
   else
     log "IPVS services unchanged ($(desired_ipvs_keys | grep -c . || true) owned)"
   fi
-  cp "$TMP/owned.after" "$OWNED_SERVICES"
+  write_owned "$TMP/owned.after"
+}
+
+# ipvs_restore BATCH: one ipvsadm -R; on failure the error names the batch's changes and ipvsadm's words.
+ipvs_restore() {
+  [ -s "$1" ] || return 0
+  ipvsadm -R <"$1" 2>"$TMP/ipvsadm.err" || die "ipvsadm -R failed ($(tr '\n' ' ' <"$TMP/ipvsadm.err" | sed 's/ *$//')) applying $(wc -l <"$1") IPVS change(s): $(head -n 5 "$1" | tr '\n' ';')$([ "$(wc -l <"$1")" -le 5 ] || echo ' ...')"
 }
 
 # --- aliases ---
@@ -583,12 +677,21 @@ conntrack_for_aliases() {
   fi
 }
 
+# alias_rule_changes COMMAND CHAIN: counts the rule changes in $TMP/rule.changes (a preview prints
+# each, as change does), with one awk for all of them: no shell loop over thousands of rules.
+alias_rule_changes() {
+  CHANGES=$((CHANGES + $(grep -c . "$TMP/rule.changes" || true)))
+  if [ "$DRY_RUN" = 1 ]; then
+    awk -v p="cdktf-ipvs $HOST_NAME [preview] $STEP ${PREVIEW_CHANGE_TEXT}$1 nat $2: " '{ print p $0 }' "$TMP/rule.changes"
+  fi
+}
+
 # Names the changes that bring a chain that is not in sync to the desired rules.
 describe_alias_changes() {
   if ! ipt_chain_exists "$1" "$2"; then
     change "$1 nat: create chain $2"
-    desired_alias_rules "$1" "$2" >"$TMP/rules"
-    while read -r rule; do change "$1 nat $2: add rule $rule"; done <"$TMP/rules"
+    desired_alias_rules "$1" "$2" | sed 's/^/add rule /' >"$TMP/rule.changes"
+    alias_rule_changes "$1" "$2"
   else
     ipt_rule_lists "$1" "$2"
     awk -v chain="$2" '
@@ -597,7 +700,7 @@ describe_alias_changes() {
       END { while ((getline line <ARGV[1]) > 0) if (!(line in have)) print "add rule " substr(line, length("-A " chain " ") + 1) }
     ' "$TMP/want.rules" "$TMP/have.rules" >"$TMP/rule.changes"
     if [ -s "$TMP/rule.changes" ]; then
-      while read -r text; do change "$1 nat $2: $text"; done <"$TMP/rule.changes"
+      alias_rule_changes "$1" "$2"
     elif ! ipt_rules_match "$1" "$2"; then
       change "$1 nat $2: rewrite its $(want_rule_count "$1" "$2") rule(s) (duplicate rules, or rules in another form)"
     fi
@@ -641,9 +744,10 @@ converge_alias_chain() {
   want=$(want_rule_count "$1" "$2")
   {
     printf '*nat\\n:%s - [0:0]\\n' "$2"
-    desired_alias_rules "$1" "$2" | while read -r rule; do printf -- '-A %s %s\\n' "$2" "$rule"; done
+    desired_alias_rules "$1" "$2" | sed "s/^/-A $2 /"
     printf 'COMMIT\\n'
   } >"$TMP/restore"
+  ipt_forget "$1" "$2"
   "$1-restore" -w --noflush <"$TMP/restore" || die "$1-restore failed for chain $2"
   if ! ipt_jump_present "$1" "$2" "$3"; then
     ipt_jump -I "$1" "$2" "$3" 1
@@ -659,8 +763,8 @@ step_aliases_apply() {
     split_chain_entry "$entry"
     case $(alias_action "$cmd" "$chain") in
       keep) log "$cmd nat $chain: $(want_rule_count "$cmd" "$chain") rule(s) unchanged" ;;
-      converge) converge_alias_chain "$cmd" "$chain" "$parent" ;;
-      remove) remove_alias_chain "$cmd" "$chain" "$parent" ;;
+      converge) remember_chain "$cmd" "$chain" "$parent"; converge_alias_chain "$cmd" "$chain" "$parent" ;;
+      remove) remember_chain "$cmd" "$chain" "$parent"; remove_alias_chain "$cmd" "$chain" "$parent" ;;
       *) : ;;
     esac
   done
@@ -688,11 +792,14 @@ step_boot_plan() {
 step_boot_apply() {
   apply_files
   if [ -d "$SYSTEMD_DIR" ]; then
-    [ "$FILE_CHANGED" = 0 ] || systemctl daemon-reload
+    # systemctl enable reloads systemd itself, after linking the unit: then that one reload also
+    # covers a unit file just written (a reload takes seconds on a slow host).
+    [ "$FILE_CHANGED" = 0 ] || [ "$BOOT_ENABLE" = 1 ] || systemctl daemon-reload
     if [ "$BOOT_ENABLE" = 0 ]; then
       log "$UNIT_NAME already enabled"
     else
       systemctl enable "$UNIT_NAME" >/dev/null 2>&1 || die "systemctl enable $UNIT_NAME failed"
+      remember_enabled_unit
       log "enabled $UNIT_NAME"
     fi
   else
@@ -716,14 +823,25 @@ plan_generation() {
   [ "$(cat "$GENERATIONS/$STEP" 2>/dev/null || true)" = "$GENERATION" ] || change "write $GENERATIONS/$STEP (generation $GENERATION)"
 }
 
+# 0 when this run looks for other owners (owners.sh): once per deploy, at its first step
+# (modules) or when IPVS changes (ipvs); never at boot, where a refusal would leave the host
+# without the services it had (a conflict found since shows at the next deploy).
+owners_check_due() {
+  [ "$BOOT" = 0 ] || return 1
+  case " $STEPS " in *" modules "* | *" ipvs "*) return 0 ;; *) return 1 ;; esac
+}
+
 # --dry-run: every step's plan, nothing applied. Its scratch folder in /run goes on exit. Last line:
 # "DONE: N change(s) pending"; exit 0 when N is 0, else ${PREVIEW_PENDING_EXIT}.
 preview() {
   take_read_lock
   make_tmp
+  STEP=preflight
+  owners_check_due && check_other_owners
   STEP=state
   state_plan
   for STEP in $STEPS; do
+    preflight_before_step
     "step_\${STEP}_plan"
     plan_generation
   done
@@ -754,14 +872,24 @@ main() {
     preview
     return 0
   fi
-  state_apply
   take_lock
   make_tmp
+  # Other owners of IPVS or our services are looked for before anything changes.
+  STEP=preflight
+  if owners_check_due; then check_other_owners; fi
+  preflight_before_step
+  state_apply
   for STEP in $STEPS; do
+    preflight_before_step
     log "begin"
     "step_\${STEP}_plan"
+    rollback_begin
     "step_\${STEP}_apply"
-    if [ -n "$GENERATION" ]; then printf '%s\\n' "$GENERATION" >"$GENERATIONS/$STEP"; fi
+    if [ -n "$GENERATION" ]; then
+      remember_file "$GENERATIONS/$STEP"
+      printf '%s\\n' "$GENERATION" >"$GENERATIONS/$STEP"
+    fi
+    rollback_end
     log "done"
   done
 }
@@ -792,9 +920,9 @@ verify_modules() {
 }
 
 verify_sysctls() {
-  desired_sysctls >"$TMP/sysctls"
+  host_sysctls >"$TMP/sysctls"
   while read -r key value; do
-    path=$(sysctl_path "$key")
+    sysctl_path_of "$key"
     if [ ! -e "$path" ]; then
       drift "sysctl $key does not exist (want $value; is its module loaded?)"
       continue
@@ -881,6 +1009,7 @@ main() {
   verify_ipvs
   verify_aliases
   verify_persistence
+  conntrack_table_check
   if [ "$PROBLEMS" -gt 0 ]; then
     log "$PROBLEMS difference(s) from the desired state"
     exit 1
@@ -896,9 +1025,15 @@ function destroyScript(plan: HostPlan): string {
   const order = plan.destroyOrder.join(" ");
   const usage = `destroy.sh [--generation ID] [${plan.destroyOrder.join("|")} ...]  (default: all, in the order ${order})`;
   return `${prelude(plan, "destroy", usage)}
+# systemctl disable reloads systemd itself unless told not to; when the unit file goes too, the
+# one reload after its removal covers both (a reload takes seconds on a slow host).
 undo_boot() {
   if [ -d "$SYSTEMD_DIR" ] && systemctl is-enabled --quiet "$UNIT_NAME" 2>/dev/null; then
-    systemctl disable "$UNIT_NAME" >/dev/null 2>&1 || die "systemctl disable $UNIT_NAME failed"
+    if [ -f "$UNIT_FILE" ]; then
+      systemctl disable --no-reload "$UNIT_NAME" >/dev/null 2>&1 || die "systemctl disable $UNIT_NAME failed"
+    else
+      systemctl disable "$UNIT_NAME" >/dev/null 2>&1 || die "systemctl disable $UNIT_NAME failed"
+    fi
     log "disabled $UNIT_NAME"
   fi
   if [ -f "$UNIT_FILE" ]; then
@@ -915,18 +1050,22 @@ undo_aliases() {
   done
 }
 
+# Our services go like removed ones in an apply: TCP/SCTP real servers drain first (drain.sh),
+# then one ipvsadm -R deletes them all (no process per service).
 undo_ipvs() {
   [ -f "$OWNED_SERVICES" ] || { log "no IPVS services owned"; return 0; }
   if command -v ipvsadm >/dev/null 2>&1 && [ -d "$SYS_MODULE/ip_vs" ]; then
     ipvsadm -Sn >"$TMP/live.ipvs"
-    while read -r key; do
-      [ -n "$key" ] || continue
-      if grep -q -F -e "-A $key -s" "$TMP/live.ipvs"; then
-        # shellcheck disable=SC2086 # the key is a validated token list such as "-t 172.16.1.8:1000"
-        ipvsadm -D $key
-        log "deleted IPVS service $key"
-      fi
-    done <"$OWNED_SERVICES"
+    ipvsadm -Ln --thresholds >"$TMP/thresholds.ipvs" 2>/dev/null || : >"$TMP/thresholds.ipvs"
+    ipvs_diff /dev/null "$TMP/thresholds.ipvs" "$TMP/live.ipvs" "$OWNED_SERVICES" reals >"$TMP/changes"
+    drain_split "$TMP/changes" "$TMP/batch" "$TMP/batch.after" "$TMP/drain" "$TMP/ipvs.log" >"$TMP/ipvs.err" || die "internal: $(cat "$TMP/ipvs.err")"
+    head -n 50 "$TMP/ipvs.log" >"$TMP/ipvs.head"
+    while read -r text; do log "$text"; done <"$TMP/ipvs.head"
+    [ "$(wc -l <"$TMP/ipvs.log")" -le 50 ] || log "... and $(($(wc -l <"$TMP/ipvs.log") - 50)) more IPVS change(s)"
+    [ ! -s "$TMP/batch" ] || ipvsadm -R <"$TMP/batch" || die "ipvsadm -R failed deleting our IPVS services"
+    drain_wait "$TMP/drain"
+    [ ! -s "$TMP/batch.after" ] || ipvsadm -R <"$TMP/batch.after" || die "ipvsadm -R failed deleting our drained IPVS services"
+    log "deleted $(grep -c '^DEL_SERVICE' "$TMP/ipvs.log" || true) IPVS service(s)"
   fi
   rm -f "$OWNED_SERVICES"
 }
@@ -934,7 +1073,7 @@ undo_ipvs() {
 undo_sysctls() {
   if [ -f "$SYSCTL_ORIGINALS" ]; then
     while read -r key value; do
-      path=$(sysctl_path "$key")
+      sysctl_path_of "$key"
       if [ -e "$path" ] && [ "$(cat "$path")" != "$value" ]; then
         printf '%s\\n' "$value" >"$path" && log "$key restored to $value"
       fi

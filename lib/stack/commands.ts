@@ -58,7 +58,10 @@ export interface StackCommand {
   readonly redirects: readonly ShellRedirect[];
   /** Stripped prefixes as written, e.g. `["sudo", "-n"]`, `["env", "X=1"]`, `["A=1"]`. */
   readonly prefixes: readonly string[];
-  /** True when `sudo` (or `doas`, `su -c`) was among the prefixes. */
+  /**
+   * True when `sudo` (or `doas`, `su -c`) was among the prefixes, or the command is inside a
+   * `sh -c` string or a script that was run that way (`sudo -n sh -c '...'`).
+   */
   readonly sudo: boolean;
   readonly joinedBy?: CommandSeparator;
   /** What the command reads on stdin, when known: a here-document, a pipe from echo/printf/cat, `< FILE` of a file written before. */
@@ -163,12 +166,25 @@ export function stripPrefixes(words: readonly ShellWord[]): { words: ShellWord[]
       else if (name === "timeout" && /^\d+(\.\d+)?[smhd]?$/.test(o)) prefixes.push(o); // the duration
       else if (o.startsWith("-") && o.length > 1) {
         prefixes.push(o);
-        if (withValue.has(o) && i + 1 < words.length) prefixes.push(words[++i].text);
+        if (takesNextWord(o, withValue) && i + 1 < words.length) prefixes.push(words[++i].text);
       } else break;
       i++;
     }
   }
   return { words: words.slice(i), prefixes, sudo };
+}
+
+/**
+ * Whether option word O (of a prefix command) takes the next word as its value: `-u root`,
+ * `--user root`, and grouped short options as getopt reads them: `-nu root` (the last letter
+ * takes a value), but not `-uroot` (the value is glued on) nor `--user=root`.
+ */
+function takesNextWord(o: string, withValue: ReadonlySet<string>): boolean {
+  if (o.startsWith("--")) return !o.includes("=") && withValue.has(o);
+  for (let j = 1; j < o.length; j++) {
+    if (withValue.has(`-${o[j]}`)) return j === o.length - 1;
+  }
+  return false;
 }
 
 /** Everything needed to follow scripts while reading one resource. */
@@ -182,7 +198,14 @@ interface ReadContext {
 }
 
 /** Reads a script text, appending its commands (and the scripts they run) to `ctx.steps`. */
-function readScript(ctx: ReadContext, script: string, source: StepSource, nestedIn: readonly NestedIn[], lineOf: (line: number) => { source: StepSource; line: number } = (line) => ({ source, line })): void {
+function readScript(
+  ctx: ReadContext,
+  script: string,
+  source: StepSource,
+  nestedIn: readonly NestedIn[],
+  lineOf: (line: number) => { source: StepSource; line: number } = (line) => ({ source, line }),
+  asRoot = false,
+): void {
   const parsed = parseShell(script);
   const origin = (line: number): StepOrigin => {
     const at = nestedIn.length === 0 ? lineOf(line) : { source, line };
@@ -191,7 +214,7 @@ function readScript(ctx: ReadContext, script: string, source: StepSource, nested
   for (const problem of parsed.problems) ctx.steps.push({ kind: "note", origin: origin(1), target: ctx.target, message: `shell: ${problem}` });
   let previousOutput: ShellText | undefined;
   for (const raw of parsed.commands) {
-    const command = toStackCommand(ctx, raw, origin(raw.line), previousOutput);
+    const command = toStackCommand(ctx, raw, origin(raw.line), previousOutput, asRoot);
     previousOutput = undefined;
     if (!command) continue;
     ctx.steps.push(command);
@@ -203,11 +226,12 @@ function readScript(ctx: ReadContext, script: string, source: StepSource, nested
     }
     if (nestedIn.length >= MAX_NESTING) continue;
     const line = command.origin.line;
+    // What `sudo sh -c '...'` (or `sudo sh FILE`) runs, runs through sudo too.
     const inner = shellCString(command);
-    if (inner !== undefined) readScript(ctx, inner, command.origin.source, [...nestedIn, { kind: "sh -c", line }]);
+    if (inner !== undefined) readScript(ctx, inner, command.origin.source, [...nestedIn, { kind: "sh -c", line }], undefined, command.sudo);
     else if (command.runsScript !== undefined) {
       const text = ctx.files.get(command.runsScript);
-      if (text !== undefined) readScript(ctx, text, command.origin.source, [...nestedIn, { kind: "script", file: command.runsScript, line }]);
+      if (text !== undefined) readScript(ctx, text, command.origin.source, [...nestedIn, { kind: "script", file: command.runsScript, line }], undefined, command.sudo);
     }
   }
 }
@@ -220,7 +244,7 @@ function markTerraformInterpolations(words: readonly ShellWord[]): ShellWord[] {
   return words.map((w) => (!w.dynamic && w.text.includes("${") ? { text: w.text, dynamic: true } : w));
 }
 
-function toStackCommand(ctx: ReadContext, raw: ShellCommand, origin: StepOrigin, pipedIn: ShellText | undefined): StackCommand | undefined {
+function toStackCommand(ctx: ReadContext, raw: ShellCommand, origin: StepOrigin, pipedIn: ShellText | undefined, asRoot: boolean): StackCommand | undefined {
   const { words, prefixes, sudo } = stripPrefixes(markTerraformInterpolations(raw.words));
   if (words.length === 0 && raw.redirects.length === 0 && prefixes.every((p) => LEADING_RESERVED.has(p))) return undefined;
   if (words.length === 1 && ALONE_RESERVED.has(words[0].text) && raw.redirects.length === 0) return undefined;
@@ -240,7 +264,7 @@ function toStackCommand(ctx: ReadContext, raw: ShellCommand, origin: StepOrigin,
     words,
     redirects: raw.redirects,
     prefixes,
-    sudo: sudo || (program === "su" && words.some((w) => w.text === "-c")),
+    sudo: asRoot || sudo || (program === "su" && words.some((w) => w.text === "-c")),
     ...(raw.joinedBy !== undefined ? { joinedBy: raw.joinedBy } : {}),
     ...(stdin ? { stdin } : {}),
     ...(runsScript !== undefined ? { runsScript } : {}),

@@ -162,7 +162,10 @@ describe("host preview (apply.sh --dry-run, cdktf-ipvs preview) on a real IPVS h
       ...toLoad.map((m) => `modules: load kernel module ${m}`),
       "modules: write /etc/modules-load.d/cdktf-ipvs.conf (new file)",
       conntrackLine,
-      "sysctls: write /var/lib/cdktf-ipvs/sysctl.orig (remember for destroy: net.ipv4.vs.conntrack)",
+      ...["expire_nodest_conn", "expire_quiescent_template"].map((k) =>
+        loaded("ip_vs") ? `sysctls: net.ipv4.vs.${k}: 0 -> 1` : `sysctls: net.ipv4.vs.${k}: (not present until ip_vs is loaded) -> 1`,
+      ),
+      "sysctls: write /var/lib/cdktf-ipvs/sysctl.orig (remember for destroy: net.ipv4.vs.conntrack net.ipv4.vs.expire_nodest_conn net.ipv4.vs.expire_quiescent_template)",
       "sysctls: write /etc/sysctl.d/90-cdktf-ipvs.conf (new file)",
       "ipvs: ADD_SERVICE -t 172.16.1.8:1000 -s rr",
       "ipvs: ADD_REAL -t 172.16.1.8:1000 -r 172.16.1.8:1001 -m -w 1",

@@ -11,191 +11,15 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { HostSpec, buildDesiredHost } from "../../lib/model";
-import { planHost } from "../../lib/plan";
-import { renderHost } from "../../lib/render";
+import { HostSpec } from "../../lib/model";
 import { PREVIEW_CHANGE_TEXT, PREVIEW_DONE_TEXT } from "../../lib/render/scripts";
 import { seedHost, seedService } from "../fixtures";
+import { FakeHost, Run, apply, fakeHost, removeFakeHosts, render, runScript, snapshot } from "./fake-host";
 
-const render = (spec: HostSpec = seedHost()) => renderHost(planHost(buildDesiredHost(spec)));
-
-let tmp: string;
-beforeAll(() => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cdktf-ipvs-preview-"));
-});
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-const FAKES: Record<string, string> = {
-  id: `#!/bin/sh
-echo 0
-`,
-  modprobe: `#!/bin/sh
-echo "modprobe $*" >>"$FAKE_LOG"
-mkdir -p "$FAKE_ROOT/sys/module/$1"
-if [ "$1" = ip_vs ]; then
-  mkdir -p "$FAKE_ROOT/proc/sys/net/ipv4/vs"
-  [ -f "$FAKE_ROOT/proc/sys/net/ipv4/vs/conntrack" ] || echo 0 >"$FAKE_ROOT/proc/sys/net/ipv4/vs/conntrack"
-fi
-`,
-  // -Sn prints the table; -R applies a batch of -A/-E/-D/-a/-e/-d lines to it.
-  ipvsadm: `#!/bin/sh
-echo "ipvsadm $*" >>"$FAKE_LOG"
-T="$FAKE_ROOT/fake/ipvs"
-case "$*" in
-  -Sn) cat "$T" 2>/dev/null || true ;;
-  "-Ln --thresholds") : ;;
-  -R)
-    touch "$T"
-    awk '
-      FILENAME == ARGV[1] { rule[++n] = $0; next }
-      {
-        op = $1; rest = substr($0, 4); split(rest, t, " ")
-        key = t[1] " " t[2]
-        if (op == "-A" || op == "-E") { for (i = 1; i <= n; i++) if (index(rule[i], "-A " key " ") == 1) rule[i] = ""; rule[++n] = "-A " rest }
-        else if (op == "-D") { for (i = 1; i <= n; i++) if (index(rule[i], "-A " key " ") == 1 || index(rule[i], "-a " key " ") == 1) rule[i] = "" }
-        else if (op == "-a" || op == "-e") { for (i = 1; i <= n; i++) if (index(rule[i], "-a " key " -r " t[4] " ") == 1) rule[i] = ""; rule[++n] = "-a " rest }
-        else if (op == "-d") { for (i = 1; i <= n; i++) if (index(rule[i], "-a " key " -r " t[4] " ") == 1) rule[i] = "" }
-      }
-      END { for (i = 1; i <= n; i++) if (rule[i] != "") print rule[i] }
-    ' "$T" - >"$T.new"
-    mv "$T.new" "$T" ;;
-  *) exit 99 ;;
-esac
-`,
-  // -S CHAIN lists fake/<cmd>.<chain> (absent: no such chain); jumps live in fake/<cmd>.jumps.
-  iptables: `#!/bin/sh
-cmd=$(basename "$0")
-echo "$cmd $*" >>"$FAKE_LOG"
-D="$FAKE_ROOT/fake"
-[ "$1" = -w ] && shift
-[ "$1" = -t ] && shift 2
-op=$1; chain=$2; shift 2
-case $op in
-  -S) [ -f "$D/$cmd.$chain" ] || exit 1; printf -- '-N %s\\n' "$chain"; cat "$D/$cmd.$chain" ;;
-  -C)
-    if [ -f "$D/$cmd.$chain" ]; then grep -qxF -e "-A $chain $*" "$D/$cmd.$chain"; exit; fi
-    [ -f "$D/$cmd.jumps" ] && grep -qxF -e "$chain $*" "$D/$cmd.jumps" ;;
-  -I) [ "$1" = 1 ] && shift; echo "$chain $*" >>"$D/$cmd.jumps" ;;
-  -D) grep -vxF -e "$chain $*" "$D/$cmd.jumps" >"$D/$cmd.jumps.new" || true; mv "$D/$cmd.jumps.new" "$D/$cmd.jumps" ;;
-  -F) : >"$D/$cmd.$chain" ;;
-  -X) rm -f "$D/$cmd.$chain" ;;
-  *) exit 99 ;;
-esac
-`,
-  "iptables-restore": `#!/bin/sh
-cmd=$(basename "$0" -restore)
-echo "$cmd-restore $*" >>"$FAKE_LOG"
-D="$FAKE_ROOT/fake"
-awk -v d="$D" -v cmd="$cmd" '
-  /^:/ { chain = substr($1, 2); file = d "/" cmd "." chain; printf "" >file; next }
-  /^-A / { print >>file }
-' -
-`,
-  systemctl: `#!/bin/sh
-echo "systemctl $*" >>"$FAKE_LOG"
-case $1 in
-  is-enabled) [ -f "$FAKE_ROOT/fake/enabled" ] ;;
-  enable) touch "$FAKE_ROOT/fake/enabled" ;;
-  daemon-reload) : ;;
-  *) exit 99 ;;
-esac
-`,
-};
-
-interface FakeHost {
-  root: string;
-  bin: string;
-  log: string;
-}
-
-/** A fresh Debian-like host: systemd running, iptables installed, no IPVS module loaded. */
-function fakeHost(): FakeHost {
-  const root = fs.mkdtempSync(path.join(tmp, "host-"));
-  const bin = path.join(root, "bin");
-  for (const d of ["bin", "fake", "proc/sys/net/ipv4", "sys/module/nf_nat", "run/systemd/system", "etc/sysctl.d", "etc/modules-load.d", "etc/systemd/system", "var/lib"]) {
-    fs.mkdirSync(path.join(root, d), { recursive: true });
-  }
-  fs.writeFileSync(path.join(root, "proc/sys/net/ipv4/ip_forward"), "0\n");
-  for (const [name, text] of Object.entries(FAKES)) fs.writeFileSync(path.join(bin, name), text, { mode: 0o755 });
-  fs.copyFileSync(path.join(bin, "iptables"), path.join(bin, "ip6tables"));
-  fs.chmodSync(path.join(bin, "ip6tables"), 0o755);
-  fs.copyFileSync(path.join(bin, "iptables-restore"), path.join(bin, "ip6tables-restore"));
-  fs.chmodSync(path.join(bin, "ip6tables-restore"), 0o755);
-  return { root, bin, log: path.join(root, "calls.log") };
-}
-
-/**
- * The script's functions without its last line (`main "$@"`), with every absolute path it
- * assigns moved under the fake root: the lines `NAME='/…'` or `NAME=/…` and the ones derived
- * from $STATE_DIR are repeated with the root in front, so a path added later is covered too.
- */
-function underRoot(script: string): string {
-  const lines = script.split("\n");
-  const body = lines.slice(0, lines.lastIndexOf('main "$@"'));
-  const overrides = body
-    .filter((l) => /^[A-Z_]+=('\/[^']*'|\/[^ ]*|"\$STATE_DIR\/[^"]*")$/.test(l) && !l.startsWith("PATH="))
-    .map((l) => (l.includes("$STATE_DIR") ? l : l.replace(/^([A-Z_]+)=/, '$1="$FAKE_ROOT"')));
-  expect(overrides.length).toBeGreaterThanOrEqual(12);
-  return [...body, ...overrides, 'PATH="$FAKE_BIN:$PATH"', 'main "$@"', ""].join("\n");
-}
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-  calls: string[];
-}
-
-/**
- * Runs the script under the fake root. Without SELF as the CLI's preview runs it over SSH
- * (`sh -s -- --dry-run`: $0 is "sh", no file to compare apply.sh with); with SELF ($0) as
- * Terraform's remote-exec runs it (`sh /var/lib/cdktf-ipvs/apply.sh`).
- */
-function runScript(host: FakeHost, script: string, args: string[], self?: string): Run {
-  fs.rmSync(host.log, { force: true });
-  const file = path.join(tmp, `script-${crypto.randomBytes(6).toString("hex")}.sh`);
-  fs.writeFileSync(file, underRoot(script));
-  const env = { ...process.env, FAKE_ROOT: host.root, FAKE_BIN: host.bin, FAKE_LOG: host.log, FAKE_SCRIPT: file };
-  const r = self
-    ? spawnSync("sh", ["-c", '. "$FAKE_SCRIPT"', self, ...args], { encoding: "utf8", env })
-    : spawnSync("sh", ["-s", "--", ...args], { input: fs.readFileSync(file, "utf8"), encoding: "utf8", env });
-  const calls = fs.existsSync(host.log) ? fs.readFileSync(host.log, "utf8").trim().split("\n").filter(Boolean) : [];
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, calls };
-}
 
 const preview = (host: FakeHost, spec: HostSpec = seedHost(), args: string[] = []) => runScript(host, render(spec).scripts["apply.sh"], ["--dry-run", ...args]);
 
-/** A real apply: runs from the installed file path, as Terraform's remote-exec does. */
-function apply(host: FakeHost, spec: HostSpec = seedHost()): Run {
-  const script = render(spec).scripts["apply.sh"];
-  // Terraform's file provisioner uploads apply.sh first (into the fake root's state dir).
-  fs.mkdirSync(path.join(host.root, "var/lib/cdktf-ipvs"), { recursive: true, mode: 0o700 });
-  fs.writeFileSync(path.join(host.root, "var/lib/cdktf-ipvs/apply.sh"), script);
-  const r = runScript(host, script, [], path.join(host.root, "var/lib/cdktf-ipvs/apply.sh"));
-  if (r.code !== 0) throw new Error(`apply failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
-  return r;
-}
-
-/** Every file and directory under the fake root (but the call log) with mode, size, mtime and sha256. */
-function snapshot(host: FakeHost): string {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    for (const name of fs.readdirSync(dir).sort()) {
-      const p = path.join(dir, name);
-      if (p === host.log) continue;
-      const st = fs.lstatSync(p);
-      const rel = path.relative(host.root, p);
-      if (st.isDirectory()) {
-        out.push(`${rel}/ ${st.mode.toString(8)} ${st.mtimeMs}`);
-        walk(p);
-      } else {
-        out.push(`${rel} ${st.mode.toString(8)} ${st.size} ${st.mtimeMs} ${crypto.createHash("sha256").update(fs.readFileSync(p)).digest("hex")}`);
-      }
-    }
-  };
-  walk(host.root);
-  return out.join("\n");
-}
+afterAll(removeFakeHosts);
 
 /** Scratch folders a run left in /run or /tmp. */
 const scratch = () => ["/run", os.tmpdir()].flatMap((d) => (fs.existsSync(d) ? fs.readdirSync(d).filter((n) => n.startsWith("cdktf-ipvs.")).map((n) => `${d}/${n}`) : []));
@@ -229,7 +53,9 @@ describe("apply.sh --dry-run on a host that has never seen cdktf-ipvs", () => {
       "modules CHANGE: load kernel module nf_conntrack",
       "modules CHANGE: write FAKE/etc/modules-load.d/cdktf-ipvs.conf (new file)",
       "sysctls CHANGE: net.ipv4.vs.conntrack: (not present until ip_vs is loaded) -> 1",
-      "sysctls CHANGE: write FAKE/var/lib/cdktf-ipvs/sysctl.orig (remember for destroy: net.ipv4.vs.conntrack)",
+      "sysctls CHANGE: net.ipv4.vs.expire_nodest_conn: (not present until ip_vs is loaded) -> 1",
+      "sysctls CHANGE: net.ipv4.vs.expire_quiescent_template: (not present until ip_vs is loaded) -> 1",
+      "sysctls CHANGE: write FAKE/var/lib/cdktf-ipvs/sysctl.orig (remember for destroy: net.ipv4.vs.conntrack net.ipv4.vs.expire_nodest_conn net.ipv4.vs.expire_quiescent_template)",
       "sysctls CHANGE: write FAKE/etc/sysctl.d/90-cdktf-ipvs.conf (new file)",
       "ipvs CHANGE: ADD_SERVICE -t 172.16.1.8:1000 -s rr",
       "ipvs CHANGE: ADD_REAL -t 172.16.1.8:1000 -r 172.16.1.8:1001 -m -w 1",
@@ -243,7 +69,7 @@ describe("apply.sh --dry-run on a host that has never seen cdktf-ipvs", () => {
       "boot CHANGE: write FAKE/etc/systemd/system/cdktf-ipvs.service (new file)",
       "boot CHANGE: systemctl enable cdktf-ipvs.service",
     ].map((l) => l.replace(/FAKE/g, host.root)));
-    expect(r.stdout.trimEnd().split("\n").pop()).toBe(`cdktf-ipvs lb1 [preview] ${PREVIEW_DONE_TEXT}20 change(s) pending`);
+    expect(r.stdout.trimEnd().split("\n").pop()).toBe(`cdktf-ipvs lb1 [preview] ${PREVIEW_DONE_TEXT}22 change(s) pending`);
     // Nothing written, nothing loaded, no lock file, no scratch folder left; only reads.
     expect(snapshot(host)).toBe(before);
     expect(fs.existsSync(path.join(host.root, "run/cdktf-ipvs.lock"))).toBe(false);
@@ -265,7 +91,7 @@ describe("apply.sh --dry-run on a host that has never seen cdktf-ipvs", () => {
       "-A -t 172.16.1.8:1000 -s rr\n-a -t 172.16.1.8:1000 -r 172.16.1.8:1001 -m -w 1\n-a -t 172.16.1.8:1000 -r 172.16.1.8:1002 -m -w 1\n",
     );
     expect(fs.readFileSync(path.join(host.root, "proc/sys/net/ipv4/vs/conntrack"), "utf8")).toBe("1\n");
-    expect(fs.readFileSync(path.join(host.root, "var/lib/cdktf-ipvs/sysctl.orig"), "utf8")).toBe("net.ipv4.vs.conntrack 0\n");
+    expect(fs.readFileSync(path.join(host.root, "var/lib/cdktf-ipvs/sysctl.orig"), "utf8")).toBe("net.ipv4.vs.conntrack 0\nnet.ipv4.vs.expire_nodest_conn 0\nnet.ipv4.vs.expire_quiescent_template 0\n");
     const after = preview(host);
     expect(after.stderr).toBe("");
     expect(changes(after)).toEqual([]);
@@ -373,7 +199,7 @@ describe("apply.sh --dry-run on a host in sync", () => {
     const host = fakeHost();
     fs.mkdirSync(path.join(host.root, "sys/module/ip_vs"));
     fs.mkdirSync(path.join(host.root, "proc/sys/net/ipv4/vs"), { recursive: true });
-    fs.writeFileSync(path.join(host.root, "proc/sys/net/ipv4/vs/conntrack"), "0\n");
+    for (const key of ["conntrack", "expire_nodest_conn", "expire_quiescent_template"]) fs.writeFileSync(path.join(host.root, "proc/sys/net/ipv4/vs", key), "0\n");
     fs.writeFileSync(path.join(host.root, "fake/ipvs"), "-A -t 172.16.1.8:1000 -s wlc\n");
     const r = preview(host);
     expect(r.code).toBe(1);

@@ -6,7 +6,9 @@ export const stackHostKeyUnchecked: StackRule = {
   summary: "The SSH connection does not pin the host's key, so Terraform does not check whom it gives root commands to.",
   explanation:
     "Without host_key, Terraform's SSH client accepts any host key: whoever answers at that address (a reinstalled host, a spoofed one) receives the provisioners, which run as root.",
-  fix: "Set host_key to the host's public key (the first two fields of /etc/ssh/ssh_host_ed25519_key.pub); cdktf-ipvs: connection.hostKey.",
+  // Terraform's SSH client asks for ECDSA host keys first (then RSA, Ed25519 last): pinning the
+  // Ed25519 key of a default OpenSSH server fails with "knownhosts: key mismatch" (seen in the lab).
+  fix: "Set host_key to the host's public key of the type Terraform's SSH client negotiates: on a default OpenSSH server the first two fields of /etc/ssh/ssh_host_ecdsa_key.pub (not the Ed25519 key); cdktf-ipvs: connection.hostKey.",
   check(host, _facts, stack) {
     const unpinned = stack.stack.resources
       .filter((r) => host.resources.includes(r.address) && r.connection !== undefined)
