@@ -2,7 +2,8 @@
 // Sizes of the synthesized cdk.tf.json (what `cdktf synth` writes and a pull request carries):
 // the seed stack (main.ts) and SERVICES services x REAL_SERVERS real servers with one DNAT alias
 // each, both with the terraform_data engine. Fast and guest-free; run after `npm run build`.
-// Exits 1 when a size is over its target (seed <= 40 KB; 1000 x 4 + 1000 aliases <= 3 MB).
+// Exits 1 when a size is over its target (seed <= 80 KB; 1000 x 4 + 1000 aliases <= 3 MB). The
+// seed is mostly the one copy of the host scripts, which does not grow with services.
 //
 //   node bench/config-size.js [SERVICES=1000] [REAL_SERVERS_PER_SERVICE=4]
 "use strict";
@@ -45,7 +46,7 @@ function scaleSpec(n, per) {
 
 const env = { IPVS_ENGINE: "terraform_data", IPVS_SSH_HOST: "127.0.0.1", IPVS_SSH_KEY_PATH: "/keys/id" };
 const rows = [
-  ["seed stack (main.ts)", synthSize("seed", (app) => new SeedStack(app, "seed", env)), 40 * KB],
+  ["seed stack (main.ts)", synthSize("seed", (app) => new SeedStack(app, "seed", env)), 80 * KB],
   [
     `${SERVICES} services x ${PER} real servers + ${SERVICES} aliases`,
     synthSize("scale", (app) => {
