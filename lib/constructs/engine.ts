@@ -1,13 +1,27 @@
 /**
- * The provisioning resource behind each step, in two flavours: null_resource (default, from
- * @cdktf/provider-null) and the built-in terraform_data (no provider download; air-gapped sites).
+ * The provisioning resource behind each step, in two flavours: null_resource (default, from the
+ * hashicorp/null provider) and the built-in terraform_data (no provider download; air-gapped sites).
  * Both get the same triggers, provisioners and lifecycle; only the attribute names differ.
+ *
+ * The null provider's bindings are the two classes below (what @cdktf/provider-null generates,
+ * reduced to what the steps use), so the app needs no provider package, for cdktf and cdktn
+ * alike; a stack that uses null_resource and has no null provider gets one (ensureNullProvider).
  */
-import { Resource as NullResource } from "@cdktf/provider-null/lib/resource";
-import { ITerraformDependable, TerraformResource, TerraformSelf, TerraformStack, anyToHclTerraform, anyToTerraform, hashMapper, hashMapperHcl } from "cdktf";
-// Not in cdktf's index, but the check its DataResource adds to every resource.
-import { ValidateTerraformVersion } from "cdktf/lib/validations/validate-terraform-version";
-import { Construct } from "constructs";
+import { Construct, IConstruct } from "constructs";
+import {
+  ITerraformDependable,
+  TerraformProvider,
+  TerraformResource,
+  TerraformSelf,
+  TerraformStack,
+  ValidateTerraformVersion,
+  anyToHclTerraform,
+  anyToTerraform,
+  hashMapper,
+  hashMapperHcl,
+  stringToHclTerraform,
+  stringToTerraform,
+} from "./cdk";
 
 export const PROVISIONING_ENGINES = ["null_resource", "terraform_data"] as const;
 export type ProvisioningEngine = (typeof PROVISIONING_ENGINES)[number];
@@ -35,19 +49,68 @@ export function selfInput(engine: ProvisioningEngine, key: string): string {
   return TerraformSelf.getString(engine === "null_resource" ? `triggers.${key}` : `input.${key}`);
 }
 
+/** The hashicorp/null provider as @cdktf/provider-null 11 declares it (same required_providers entry). */
+const NULL_PROVIDER = { providerName: "null", providerVersion: "3.2.4", providerVersionConstraint: "~> 3.0" };
+
 /** null_resource whose triggers are produced when the stack is synthesized. */
-class StepNullResource extends NullResource {
-  constructor(scope: Construct, id: string, config: ConstructorParameters<typeof NullResource>[2], private readonly produce: () => Record<string, string>) {
-    super(scope, id, config);
+class StepNullResource extends TerraformResource {
+  constructor(
+    scope: Construct,
+    id: string,
+    config: { dependsOn: ITerraformDependable[]; lifecycle: { createBeforeDestroy: boolean }; connection: never; provisioners: never },
+    private readonly produce: () => Record<string, string>,
+  ) {
+    super(scope, id, { terraformResourceType: "null_resource", terraformGeneratorMetadata: NULL_PROVIDER, ...config });
   }
   protected synthesizeAttributes(): { [name: string]: unknown } {
-    this.triggers = this.produce();
-    return super.synthesizeAttributes();
+    return { triggers: hashMapper(stringToTerraform)(this.produce()) };
   }
   protected synthesizeHclAttributes(): { [name: string]: unknown } {
-    this.triggers = this.produce();
-    return super.synthesizeHclAttributes();
+    return { triggers: { value: hashMapperHcl(stringToHclTerraform)(this.produce()), isBlock: false, type: "map", storageClassType: "stringMap" } };
   }
+}
+
+/**
+ * The null provider a stack gets when it uses null_resource steps and declares no null provider
+ * of its own. Should the app add its own after the first IpvsHost (any construct whose provider
+ * type is "null", e.g. @cdktf/provider-null's NullProvider), this one synthesizes nothing.
+ */
+export class IpvsNullProvider extends TerraformProvider {
+  constructor(scope: Construct, id: string) {
+    super(scope, id, { terraformResourceType: "null", terraformGeneratorMetadata: NULL_PROVIDER, terraformProviderSource: "null" });
+  }
+  /** True when the stack has a null provider other than this one. */
+  private superseded(): boolean {
+    return nullProvidersOf(TerraformStack.of(this)).some((p) => p !== this);
+  }
+  toTerraform(): Record<string, unknown> {
+    return this.superseded() ? {} : super.toTerraform();
+  }
+  toHclTerraform(): Record<string, unknown> {
+    return this.superseded() ? {} : super.toHclTerraform();
+  }
+  toMetadata(): Record<string, unknown> {
+    return this.superseded() ? {} : super.toMetadata();
+  }
+  protected synthesizeAttributes(): { [name: string]: unknown } {
+    return {};
+  }
+  protected synthesizeHclAttributes(): { [name: string]: unknown } {
+    return {};
+  }
+}
+
+/** Construct id of the provider ensureNullProvider adds to a stack. */
+export const NULL_PROVIDER_ID = "cdktf-ipvs-null-provider";
+
+function nullProvidersOf(stack: TerraformStack): IConstruct[] {
+  return stack.node.findAll().filter((c) => TerraformProvider.isTerraformProvider(c) && (c as TerraformProvider).terraformResourceType === "null");
+}
+
+/** Adds an IpvsNullProvider to the stack of `scope` unless the stack already has a null provider. */
+export function ensureNullProvider(scope: Construct): void {
+  const stack = TerraformStack.of(scope);
+  if (nullProvidersOf(stack).length === 0) new IpvsNullProvider(stack, NULL_PROVIDER_ID);
 }
 
 /**
@@ -89,6 +152,7 @@ export function createStepResource(scope: Construct, id: string, engine: Provisi
     provisioners: config.provisioners as never,
   };
   if (engine === "null_resource") {
+    ensureNullProvider(scope);
     // null_resource has only triggers: the inputs (fixed at construction) go there too.
     return new StepNullResource(scope, id, common, () => ({ ...config.triggers(), ...config.inputs }));
   }

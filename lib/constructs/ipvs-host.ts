@@ -3,7 +3,7 @@
  * lib/plan and lib/render, and wires the rendered scripts into a fixed chain of provisioning
  * resources (one per plan step, not one per rule).
  */
-import { Annotations, Fn, Lazy, TerraformOutput, TerraformResource, TerraformSelf, TerraformStack, Token } from "cdktf";
+import { Annotations, Fn, Lazy, TerraformOutput, TerraformResource, TerraformSelf, TerraformStack, Token, assertSameCdk } from "./cdk";
 import { Construct, IValidation } from "constructs";
 import {
   AliasSpec,
@@ -283,6 +283,12 @@ export interface VirtualServiceProps {
    * @default the host's drainTimeoutSeconds (60)
    */
   readonly drainTimeoutSeconds?: number;
+  /**
+   * Take the service over when it already exists on the host but was not created by cdktf-ipvs
+   * (see VirtualServiceSpec.adopt; `cdktf-ipvs import` sets it).
+   * @default false
+   */
+  readonly adopt?: boolean;
 }
 
 /** Props of a real server; see RealServerSpec for each field. */
@@ -292,8 +298,8 @@ export type AliasProps = AliasSpec;
 
 /** A virtual service on an IpvsHost. Create it with IpvsHost.addVirtualService. */
 export class VirtualService extends Construct {
-  private readonly realServers: RealServerSpec[] = [];
-  private readonly aliases: AliasSpec[] = [];
+  private readonly servers: RealServerSpec[] = [];
+  private readonly aliasList: AliasSpec[] = [];
 
   /** @internal */
   constructor(
@@ -304,13 +310,23 @@ export class VirtualService extends Construct {
     super(host, id);
   }
 
+  /** The real servers declared so far, in order, as given to addRealServer (copies). */
+  get realServers(): readonly Readonly<RealServerProps>[] {
+    return this.servers.map((rs) => ({ ...rs }));
+  }
+
+  /** The aliases declared so far, in order, as given to addAlias (copies). */
+  get aliases(): readonly Readonly<AliasProps>[] {
+    return this.aliasList.map((alias) => ({ ...alias }));
+  }
+
   /** Adds a real server; bad values or conflicts throw an IpvsModelError right here. */
   addRealServer(props: RealServerProps): this {
     const rs = { ...props };
-    const path = this.host.realServerPath(this, this.realServers.length);
+    const path = this.host.realServerPath(this, this.servers.length);
     this.host.addChecked(
-      () => this.realServers.push(rs),
-      () => this.realServers.pop(),
+      () => this.servers.push(rs),
+      () => this.servers.pop(),
       (index) => index.checkRealServer(this.node.id, rs, path),
     );
     return this;
@@ -322,10 +338,10 @@ export class VirtualService extends Construct {
    */
   addAlias(props: AliasProps): this {
     const alias = { ...props };
-    const path = this.host.aliasPath(this, this.aliases.length);
+    const path = this.host.aliasPath(this, this.aliasList.length);
     this.host.addChecked(
-      () => this.aliases.push(alias),
-      () => this.aliases.pop(),
+      () => this.aliasList.push(alias),
+      () => this.aliasList.pop(),
       (index) => index.checkAlias(this.node.id, alias, path),
     );
     return this;
@@ -333,7 +349,7 @@ export class VirtualService extends Construct {
 
   /** @internal */
   toSpec(): VirtualServiceSpec {
-    return { ...this.props, name: this.node.id, realServers: [...this.realServers], aliases: [...this.aliases] };
+    return { ...this.props, name: this.node.id, realServers: [...this.servers], aliases: [...this.aliasList] };
   }
 }
 
@@ -366,7 +382,13 @@ export class IpvsHost extends Construct {
   private readonly services: VirtualService[] = [];
   private cached?: { spec: HostSpec; host: DesiredHost; plan: HostPlan; readonly rendered: RenderedHost };
 
+  /** The virtual services declared so far, in order (a copy of the list). */
+  get virtualServices(): readonly VirtualService[] {
+    return [...this.services];
+  }
+
   constructor(scope: Construct, id: string, private readonly props: IpvsHostProps) {
+    assertSameCdk(scope, `${scope.node.path}/${id}`);
     super(scope, checkedHostId(scope, id));
     this.engine = props?.engine ?? "null_resource";
     const problems = checkHostProps(this.node.path, props);
@@ -889,7 +911,7 @@ function checkedHostId(scope: Construct, id: string): string {
   return id;
 }
 
-const SERVICE_PROP_KEYS = ["protocol", "address", "port", "fwmark", "family", "scheduler", "schedulerFlags", "persistence", "drainTimeoutSeconds"];
+const SERVICE_PROP_KEYS = ["protocol", "address", "port", "fwmark", "family", "scheduler", "schedulerFlags", "persistence", "drainTimeoutSeconds", "adopt"];
 
 /** The checks a service id needs before it becomes a construct (constructs would rename "a/b"). */
 function checkServiceId(host: IpvsHost, id: string, props: VirtualServiceProps): ModelIssue[] {

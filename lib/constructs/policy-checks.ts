@@ -12,7 +12,7 @@
  * Errors fail synth, warnings annotate; a finding can be suppressed on the resource, cdk-nag
  * style, with a reason that every report lists.
  */
-import { Annotations, Aspects, TerraformElement, TerraformStack } from "cdktf";
+import { Annotations, Aspects, TerraformElement, TerraformStack } from "./cdk";
 import { IConstruct } from "constructs";
 import { StackFinding, checkStack } from "../policy/stack";
 import { buildStackModel, readTerraformConfiguration } from "../stack";
