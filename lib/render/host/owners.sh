@@ -15,6 +15,12 @@
 
 # The systemd unit folders, highest priority first (as systemd reads them; /lib is /usr/lib on
 # merged-/usr systems, a folder of its own on older ones).
+# owners_note TEXT: something found that is fine, for the apply log. A preview lists changes, so
+# it leaves these out (warnings and refusals it shows like the apply).
+owners_note() {
+  [ "${DRY_RUN:-0}" = 1 ] || log "note: $*"
+}
+
 owners_unit_dirs() {
   printf '%s\n' "$ETC_DIR/systemd/system $SYSTEMD_DIR $USR_DIR/local/lib/systemd/system $USR_DIR/lib/systemd/system $LIB_DIR/systemd/system"
 }
@@ -106,7 +112,7 @@ owners_kube_proxy() {
       ow_sets=$({ ipset list -n 2>/dev/null || true; } | grep '^KUBE-' | head -n 3 | tr '\n' ' ' || true)
       if [ -n "$ow_sets" ]; then ow_signs="${ow_signs:+$ow_signs; }ipsets ${ow_sets% }"; fi
     else
-      log "note: ipset is not installed, so kube-proxy's KUBE-* ipsets were not looked for"
+      owners_note "ipset is not installed, so kube-proxy's KUBE-* ipsets were not looked for"
     fi
   fi
   ow_running=""
@@ -316,7 +322,7 @@ owners_keepalived() {
   done
   if [ -z "$ow_seen" ] && command -v keepalived >/dev/null 2>&1; then ow_seen="installed"; fi
   if [ ! -f "$ow_conf" ]; then
-    if [ -n "$ow_seen" ]; then log "note: keepalived is $ow_seen but $ow_conf does not exist: no virtual_server to compare with ours"; fi
+    if [ -n "$ow_seen" ]; then owners_note "keepalived is $ow_seen but $ow_conf does not exist: no virtual_server to compare with ours"; fi
     return 0
   fi
   if [ ! -r "$ow_conf" ]; then
@@ -325,7 +331,7 @@ owners_keepalived() {
   fi
   : >"$TMP/owners.notes"
   (owners_keepalived_flat "$ow_conf" 0) >"$TMP/owners.keepalived"
-  while IFS= read -r ow_note; do log "note: $ow_note"; done <"$TMP/owners.notes"
+  while IFS= read -r ow_note; do owners_note "$ow_note"; done <"$TMP/owners.notes"
   desired_ipvs_keys >"$TMP/owners.keys"
   owners_keepalived_parse "$TMP/owners.keys" "$TMP/owners.keepalived" >"$TMP/owners.found"
   ow_others=0
@@ -349,9 +355,9 @@ owners_keepalived() {
   done <"$TMP/owners.found"
   if [ "$ow_others" -gt 5 ]; then ow_list="$ow_list, ..."; fi
   if [ "$ow_others" -gt 0 ]; then
-    log "note: keepalived ($ow_conf) manages $ow_others other IPVS service(s): $ow_list; not ours, left alone"
+    owners_note "keepalived ($ow_conf) manages $ow_others other IPVS service(s): $ow_list; not ours, left alone"
   elif [ "$ow_ours" = 0 ]; then
-    log "note: keepalived configuration $ow_conf has no virtual_server of ours"
+    owners_note "keepalived configuration $ow_conf has no virtual_server of ours"
   fi
 }
 
@@ -415,7 +421,7 @@ owners_ipvsadm_units() {
   if [ -d "$SYSTEMD_DIR" ]; then
     ow_systemd=1
     if ! command -v systemctl >/dev/null 2>&1; then
-      log "note: systemd runs but systemctl is not installed: unit states are judged from the unit files in $OWNERS_UNIT_DIRS"
+      owners_note "systemd runs but systemctl is not installed: unit states are judged from the unit files in $OWNERS_UNIT_DIRS"
     fi
   fi
   # Candidates: ipvsadm*.service, and any service whose Exec lines mention ipvsadm; the first
@@ -445,7 +451,7 @@ owners_ipvsadm_units() {
     owners_unit_state "$ow_name"
     case $ow_enabled in
       masked*)
-        log "note: $ow_name is masked: it runs neither at boot nor at shutdown (fine)"
+        owners_note "$ow_name is masked: it runs neither at boot nor at shutdown (fine)"
         continue
         ;;
     esac
@@ -486,12 +492,12 @@ owners_debian_ipvsadm() {
   fi
   case $ow_enabled in
     masked*)
-      log "note: ipvsadm.service ($ow_init) is masked: it runs neither at boot nor at shutdown (fine)"
+      owners_note "ipvsadm.service ($ow_init) is masked: it runs neither at boot nor at shutdown (fine)"
       return 0
       ;;
   esac
   if [ "$ow_auto" != true ]; then
-    log "note: $ow_init is $ow_enabled with AUTO=$ow_auto ($ow_auto_at): it neither restores nor clears the IPVS table (fine)"
+    owners_note "$ow_init is $ow_enabled with AUTO=$ow_auto ($ow_auto_at): it neither restores nor clears the IPVS table (fine)"
     return 0
   fi
   ow_risk="with AUTO=true ($ow_auto_at) it clears the whole IPVS table (ipvsadm's -C) and loads /etc/ipvsadm.rules when it starts or reloads, and clears it again when it stops (at shutdown)"

@@ -119,6 +119,10 @@ cat <<'CDKTF_IPVS_EOF'
 -t 172.16.1.8:1000
 CDKTF_IPVS_EOF
 }
+# desired_adopt_keys: declared services (adopt) an apply may take over when they exist but are not ours.
+desired_adopt_keys() {
+:
+}
 # desired_drain_timeouts: SERVICE-KEY TAB SECONDS; services no longer declared drain for DRAIN_TIMEOUT_DEFAULT.
 desired_drain_timeouts() {
 cat <<'CDKTF_IPVS_EOF'
@@ -309,8 +313,7 @@ ipvs_changes() {
 # change to the chain does first. A run holds the lock, so nothing else changes our chains.
 ipt_listing() {
   [ ! -f "$TMP/ipt.$1.$2" ] || return 0
-  if "$1" -w -t nat -S "$2" >"$TMP/ipt.$1.$2.new" 2>/dev/null; then : >"$TMP/ipt.$1.$2.exists"; else rm -f "$TMP/ipt.$1.$2.exists"; fi
-  mv -f "$TMP/ipt.$1.$2.new" "$TMP/ipt.$1.$2"
+  if "$1" -w -t nat -S "$2" >"$TMP/ipt.$1.$2" 2>/dev/null; then : >"$TMP/ipt.$1.$2.exists"; elif [ -f "$TMP/ipt.$1.$2.exists" ]; then rm -f "$TMP/ipt.$1.$2.exists"; fi
 }
 ipt_forget() { rm -f "$TMP/ipt.$1.$2" "$TMP/ipt.$1.$2.exists"; }
 ipt_chain_exists() {
@@ -325,7 +328,13 @@ ipt_rule_count() {
   ipt_chain_exists "$1" "$2" || { echo 0; return 0; }
   grep -c '^-A ' "$TMP/ipt.$1.$2" || true
 }
-want_rule_count() { desired_alias_rules "$1" "$2" | grep -c . || true; }
+# want_rule_count COMMAND CHAIN: how many rules desired_alias_rules has for the chain.
+want_rule_count() {
+  case "$1 $2" in
+  "iptables CDKTF-IPVS-PRE") echo 2 ;;
+  *) echo 0 ;;
+  esac
+}
 
 # ipt_rule_lists COMMAND CHAIN: the desired rules and the chain's listed ones, as "-A CHAIN ..."
 # lines, into $TMP/want.rules and $TMP/have.rules.
@@ -548,6 +557,12 @@ conntrack_table_check() {
 
 # The systemd unit folders, highest priority first (as systemd reads them; /lib is /usr/lib on
 # merged-/usr systems, a folder of its own on older ones).
+# owners_note TEXT: something found that is fine, for the apply log. A preview lists changes, so
+# it leaves these out (warnings and refusals it shows like the apply).
+owners_note() {
+  [ "${DRY_RUN:-0}" = 1 ] || log "note: $*"
+}
+
 owners_unit_dirs() {
   printf '%s\n' "$ETC_DIR/systemd/system $SYSTEMD_DIR $USR_DIR/local/lib/systemd/system $USR_DIR/lib/systemd/system $LIB_DIR/systemd/system"
 }
@@ -639,7 +654,7 @@ owners_kube_proxy() {
       ow_sets=$({ ipset list -n 2>/dev/null || true; } | grep '^KUBE-' | head -n 3 | tr '\n' ' ' || true)
       if [ -n "$ow_sets" ]; then ow_signs="${ow_signs:+$ow_signs; }ipsets ${ow_sets% }"; fi
     else
-      log "note: ipset is not installed, so kube-proxy's KUBE-* ipsets were not looked for"
+      owners_note "ipset is not installed, so kube-proxy's KUBE-* ipsets were not looked for"
     fi
   fi
   ow_running=""
@@ -849,7 +864,7 @@ owners_keepalived() {
   done
   if [ -z "$ow_seen" ] && command -v keepalived >/dev/null 2>&1; then ow_seen="installed"; fi
   if [ ! -f "$ow_conf" ]; then
-    if [ -n "$ow_seen" ]; then log "note: keepalived is $ow_seen but $ow_conf does not exist: no virtual_server to compare with ours"; fi
+    if [ -n "$ow_seen" ]; then owners_note "keepalived is $ow_seen but $ow_conf does not exist: no virtual_server to compare with ours"; fi
     return 0
   fi
   if [ ! -r "$ow_conf" ]; then
@@ -858,7 +873,7 @@ owners_keepalived() {
   fi
   : >"$TMP/owners.notes"
   (owners_keepalived_flat "$ow_conf" 0) >"$TMP/owners.keepalived"
-  while IFS= read -r ow_note; do log "note: $ow_note"; done <"$TMP/owners.notes"
+  while IFS= read -r ow_note; do owners_note "$ow_note"; done <"$TMP/owners.notes"
   desired_ipvs_keys >"$TMP/owners.keys"
   owners_keepalived_parse "$TMP/owners.keys" "$TMP/owners.keepalived" >"$TMP/owners.found"
   ow_others=0
@@ -882,9 +897,9 @@ owners_keepalived() {
   done <"$TMP/owners.found"
   if [ "$ow_others" -gt 5 ]; then ow_list="$ow_list, ..."; fi
   if [ "$ow_others" -gt 0 ]; then
-    log "note: keepalived ($ow_conf) manages $ow_others other IPVS service(s): $ow_list; not ours, left alone"
+    owners_note "keepalived ($ow_conf) manages $ow_others other IPVS service(s): $ow_list; not ours, left alone"
   elif [ "$ow_ours" = 0 ]; then
-    log "note: keepalived configuration $ow_conf has no virtual_server of ours"
+    owners_note "keepalived configuration $ow_conf has no virtual_server of ours"
   fi
 }
 
@@ -948,7 +963,7 @@ owners_ipvsadm_units() {
   if [ -d "$SYSTEMD_DIR" ]; then
     ow_systemd=1
     if ! command -v systemctl >/dev/null 2>&1; then
-      log "note: systemd runs but systemctl is not installed: unit states are judged from the unit files in $OWNERS_UNIT_DIRS"
+      owners_note "systemd runs but systemctl is not installed: unit states are judged from the unit files in $OWNERS_UNIT_DIRS"
     fi
   fi
   # Candidates: ipvsadm*.service, and any service whose Exec lines mention ipvsadm; the first
@@ -978,7 +993,7 @@ owners_ipvsadm_units() {
     owners_unit_state "$ow_name"
     case $ow_enabled in
       masked*)
-        log "note: $ow_name is masked: it runs neither at boot nor at shutdown (fine)"
+        owners_note "$ow_name is masked: it runs neither at boot nor at shutdown (fine)"
         continue
         ;;
     esac
@@ -1019,12 +1034,12 @@ owners_debian_ipvsadm() {
   fi
   case $ow_enabled in
     masked*)
-      log "note: ipvsadm.service ($ow_init) is masked: it runs neither at boot nor at shutdown (fine)"
+      owners_note "ipvsadm.service ($ow_init) is masked: it runs neither at boot nor at shutdown (fine)"
       return 0
       ;;
   esac
   if [ "$ow_auto" != true ]; then
-    log "note: $ow_init is $ow_enabled with AUTO=$ow_auto ($ow_auto_at): it neither restores nor clears the IPVS table (fine)"
+    owners_note "$ow_init is $ow_enabled with AUTO=$ow_auto ($ow_auto_at): it neither restores nor clears the IPVS table (fine)"
     return 0
   fi
   ow_risk="with AUTO=true ($ow_auto_at) it clears the whole IPVS table (ipvsadm's -C) and loads /etc/ipvsadm.rules when it starts or reloads, and clears it again when it stops (at shutdown)"
@@ -1314,7 +1329,7 @@ rollback_on_failure() {
 }
 
 # cdktf-ipvs-desired-state: {"name":"lb1","path":"spec.hosts[0]","services":[{"name":"app","family":"ipv4","scheduler":"rr","schedulerFlags":[],"realServers":[{"address":"172.16.1.8","port":1001,"forwarding":"masquerade","weight":1,"upperThreshold":0,"lowerThreshold":0,"path":"spec.hosts[0].virtualServices[0].realServers[0]"},{"address":"172.16.1.8","port":1002,"forwarding":"masquerade","weight":1,"upperThreshold":0,"lowerThreshold":0,"path":"spec.hosts[0].virtualServices[0].realServers[1]"}],"drainTimeoutSeconds":60,"path":"spec.hosts[0].virtualServices[0]","kind":"address","protocol":"tcp","address":"172.16.1.8","port":1000}],"aliases":[{"service":"app","protocol":"tcp","family":"ipv4","address":"172.16.1.8","port":1010,"method":"redirect","targetAddress":"172.16.1.8","targetPort":1000,"remoteClients":true,"localClients":false,"path":"spec.hosts[0].virtualServices[0].aliases[0]"},{"service":"app","protocol":"tcp","family":"ipv4","address":"172.16.1.8","port":1020,"method":"dnat","targetAddress":"172.16.1.8","targetPort":1000,"remoteClients":true,"localClients":false,"path":"spec.hosts[0].virtualServices[0].aliases[1]"}],"modules":[{"name":"ip_vs","reason":"IPVS itself"},{"name":"ip_vs_rr","reason":"scheduler rr"},{"name":"nf_conntrack","reason":"connection tracking for masquerade and aliases"}],"sysctls":[{"key":"net.ipv4.vs.conntrack","value":"1","reason":"aliases reach IPVS through iptables nat; IPVS must keep their conntrack entries"},{"key":"net.ipv4.vs.expire_nodest_conn","value":"1","reason":"on by default for a host with virtual services (expireNodestConn: false leaves it alone): connections to a removed real server are ended at once instead of hanging until the client times out"},{"key":"net.ipv4.vs.expire_quiescent_template","value":"1","reason":"on by default for a host with virtual services (expireQuiescentTemplate: false leaves it alone): persistent clients of a drained (weight 0) real server move to another server"}],"unsafeSysctls":[],"drainTimeoutSeconds":60}
-SCRIPT_ID=d372487dc1f036787395e8d46400f96ad01baf1c3b854c1c8251d80583e5c5b1
+SCRIPT_ID=35dc7bf2d8d38b26a196d1612ded8b8a65543ee091018c6e6b1a4c7ab2f3d1fd
 CHANGES=0
 FILE_N=0
 
@@ -1476,12 +1491,14 @@ step_sysctls_apply() {
 # plus what we declare); $TMP/owned.after: what we own after.
 step_ipvs_plan() {
   need ipvsadm "apt-get install ipvsadm"
-  if [ -f "$OWNED_SERVICES" ]; then cat "$OWNED_SERVICES" >"$TMP/owned.before"; else : >"$TMP/owned.before"; fi
+  # Services declared with adopt count as ours: an existing one is taken over (the diff below then
+  # changes only what differs from the declaration) instead of being refused as FOREIGN.
+  { cat "$OWNED_SERVICES" 2>/dev/null || true; desired_adopt_keys; } | sort -u >"$TMP/owned.before"
   ipvs_changes "$TMP/owned.before" reals
   if grep -q '^FOREIGN' "$TMP/changes"; then
     while IFS="$TAB" read -r action key rs want have; do
       [ "$action" = FOREIGN ] || continue
-      printf 'cdktf-ipvs %s [ipvs] ERROR: service %s exists on this host but was not created by cdktf-ipvs (live: %s); delete it or rename ours\n' "$HOST_NAME" "$key" "$have" >&2
+      printf 'cdktf-ipvs %s [ipvs] ERROR: service %s exists on this host but was not created by cdktf-ipvs (live: %s); delete it, rename ours, or declare ours with adopt: true to take it over\n' "$HOST_NAME" "$key" "$have" >&2
     done <"$TMP/changes"
     die "refusing to take over IPVS services cdktf-ipvs does not own"
   fi
