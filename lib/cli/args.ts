@@ -55,6 +55,11 @@ const OPTIONS: Record<string, OptionSpec> = {
   junit: { flags: "--junit <FILE>", description: "also write a JUnit XML report to FILE" },
   sarif: { flags: "--sarif <FILE>", description: "also write a SARIF 2.1.0 report to FILE" },
   "fail-on": { flags: "--fail-on <LEVEL>", description: "exit 1 on findings at or above LEVEL: error (default), warning or info" },
+  ipvs: { flags: "--ipvs <FILE>", description: "saved output of: ipvsadm -Sn" },
+  thresholds: { flags: "--thresholds <FILE>", description: "saved output of: ipvsadm -Ln --thresholds" },
+  nat: { flags: "--nat <FILE>", description: "saved output of: iptables-save -t nat (and ip6tables-save -t nat after it, for IPv6 aliases)" },
+  sysctls: { flags: "--sysctls <FILE>", description: "saved output of: sysctl -a" },
+  ts: { flags: "--ts <FILE>", description: "also write the host as TypeScript (a function declaring it with IpvsHost) to FILE" },
 };
 
 interface CommandSpec {
@@ -69,6 +74,10 @@ interface CommandSpec {
   readonly options: readonly string[];
   /** Options that are always required (drift and preview check their combinations themselves). */
   readonly required: readonly string[];
+  /** This command's own description of a shared option (import's --out is a file, not render's folder). */
+  readonly optionText?: Readonly<Record<string, string>>;
+  /** This command's own placeholder of a shared option's value (`--out <SPEC.json>`). */
+  readonly optionFlags?: Readonly<Record<string, string>>;
   readonly exits: readonly (readonly [number, string])[];
 }
 
@@ -156,6 +165,25 @@ export const COMMANDS: readonly CommandSpec[] = [
       [1, "invalid spec"],
       [2, `${INPUT_ERROR}; the host could not be previewed (with --json also as {"host", "error"})`],
       [3, "changes are pending (each printed)"],
+    ],
+  },
+  {
+    name: "import",
+    summary: "write a spec (and TypeScript) for an IPVS host that is already running",
+    usage: ["--ssh [user@]host[:port] --out SPEC.json [--ts FILE] [--host NAME] [options]", "--ipvs FILE --thresholds FILE --nat FILE --sysctls FILE --out SPEC.json [--ts FILE] [--host NAME]"],
+    description:
+      "Read a running load balancer (over SSH, read-only, as root: ipvsadm -Sn, ipvsadm -Ln --thresholds, iptables-save -t nat, ip6tables-save -t nat, sysctl -a; or the same outputs saved to files) and write its IPVS services and real servers, the REDIRECT/DNAT rules that lead to them (as aliases) and the sysctls that matter as a spec. Every service carries adopt: true, so the first apply takes it over unchanged instead of refusing it. What the model cannot express exactly is left out and listed on stderr (not imported: WHERE: LINE: why), never guessed; a sysctl the first apply would still change is listed as will change.",
+    options: ["ssh", "identity", "no-host-key-check", "ipvs", "thresholds", "nat", "sysctls", "out", "ts", "host"],
+    required: ["out"],
+    optionFlags: { out: "--out <SPEC.json>" },
+    optionText: {
+      out: "write the spec ({ hosts: [ host ] }, schema/spec.schema.json) to this file",
+      host: "the host's name in the spec (default: kernel.hostname from sysctl -a)",
+    },
+    exits: [
+      [0, "everything was imported; the files are written"],
+      [1, "imported with notes: the files are written, and what was left out (or will change on the first apply) is listed on stderr"],
+      [2, "usage or input error: --ssh and the files together or neither, a file that cannot be read or is not the output it should be, the host could not be read over SSH, an output file that cannot be written; nothing is written"],
     ],
   },
   {
@@ -274,8 +302,8 @@ export function parseCommandLine(argv: readonly string[], io: Io): CommandLine {
     if (spec.argument) cmd.argument(`[${spec.argument.name}]`, spec.argument.description);
     const known = () => new Set([...longs(cmd), "-h"]);
     for (const key of spec.options) {
-      const o = OPTIONS[key];
-      const description = `${o.description}${spec.required.includes(key) ? " (required)" : ""}`;
+      const o = { ...OPTIONS[key], flags: spec.optionFlags?.[key] ?? OPTIONS[key].flags };
+      const description = `${spec.optionText?.[key] ?? o.description}${spec.required.includes(key) ? " (required)" : ""}`;
       if (!o.flags.includes("<")) {
         cmd.option(o.flags, description);
         continue;

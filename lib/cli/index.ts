@@ -23,6 +23,7 @@ import { RenderOutError, writeHostFolders } from "./render-out";
 import { StackReadError, readStackHosts } from "./stack";
 import { UsageError, formatUsageError, parseCommandLine } from "./args";
 import { readJsonFile } from "./json";
+import { ImportInputError, importCommand } from "./import";
 
 export { Io, escapeControls, safeIo } from "./output";
 export { COMMANDS, EXIT_CODES, UsageError } from "./args";
@@ -303,6 +304,8 @@ function run(argv: string[], io: Io, deps: CliDeps): number {
       return drift(options, io, deps);
     case "preview":
       return preview(options, io, deps);
+    case "import":
+      return importCommand(options, io, deps.runner, parseSshTarget);
     case "policy":
       return runPolicy(options.target, { json: options.json === "yes", sarif: options.sarif, junit: options.junit, failOn: options["fail-on"] as RuleLevel | undefined }, io);
     default:
@@ -355,7 +358,7 @@ export function runCli(argv: string[], io: Io = CONSOLE_IO, deps: CliDeps = DEFA
         safe.err(formatUsageError(e));
         return 2;
       }
-      if (e instanceof CliError || e instanceof PolicyInputError || e instanceof DriftCheckError || e instanceof PreviewCheckError || e instanceof StackReadError || e instanceof PlanFormatError || e instanceof RenderOutError) {
+      if (e instanceof CliError || e instanceof PolicyInputError || e instanceof DriftCheckError || e instanceof PreviewCheckError || e instanceof StackReadError || e instanceof PlanFormatError || e instanceof RenderOutError || e instanceof ImportInputError) {
         safe.err(e.message);
         return 2;
       }

@@ -359,8 +359,10 @@ function buildService(c: IssueCollector, s: unknown, path: string, paths: PathNa
     drainTimeoutSeconds = s.drainTimeoutSeconds;
   }
 
+  checkBoolean(c, path, "adopt", s.adopt);
+
   if (c.reportCount > before) return undefined;
-  const base = { name: s.name as string, family, scheduler, schedulerFlags: [...flags] as string[], persistence, realServers, drainTimeoutSeconds, path };
+  const base = { name: s.name as string, family, scheduler, schedulerFlags: [...flags] as string[], persistence, realServers, drainTimeoutSeconds, ...(s.adopt === true ? { adopt: true } : {}), path };
   return kind === "fwmark" ? { ...base, kind, fwmark: s.fwmark as number } : { ...base, kind, protocol, address, port };
 }
 

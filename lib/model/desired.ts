@@ -31,6 +31,8 @@ interface DesiredServiceBase {
   readonly realServers: readonly DesiredRealServer[];
   /** Seconds a removed TCP/SCTP real server may drain before it is deleted; 0: at once. */
   readonly drainTimeoutSeconds: number;
+  /** Take the service over when it exists but is not ours (VirtualServiceSpec.adopt); absent = false. */
+  readonly adopt?: boolean;
   readonly path: string;
 }
 

@@ -140,6 +140,15 @@ export interface VirtualServiceSpec {
    * @default the host's drainTimeoutSeconds (60)
    */
   readonly drainTimeoutSeconds?: number;
+  /**
+   * Take over this service when it already exists on the host but was not created by cdktf-ipvs
+   * (a host brought under management with `cdktf-ipvs import`), instead of refusing it. The apply
+   * then owns it like any service it created: an identical service is left as it is, a different
+   * one is changed to the declaration, and destroy deletes it. A service that does not exist yet
+   * is simply created.
+   * @default false: an existing service not created by cdktf-ipvs stops the apply
+   */
+  readonly adopt?: boolean;
 }
 
 /** The SSH endpoint Terraform (or the CLI) uses to reach a load-balancer host. */

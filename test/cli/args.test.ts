@@ -164,8 +164,8 @@ describe("usage errors: exit 2, one line naming the problem, then the usage", ()
       expect(r.err.split("\n")[1]).toMatch(/^usage: cdktf-ipvs COMMAND \[options\]/);
       return r.err.split("\n")[0];
     };
-    expect(tool(["plna"])).toBe("cdktf-ipvs: unknown command 'plna' (did you mean plan?); the commands are plan, render, check, check-plan, drift, preview, policy, help");
-    expect(tool(["help", "plna"])).toBe('cdktf-ipvs: unknown command "plna" after help; the commands are plan, render, check, check-plan, drift, preview, policy');
+    expect(tool(["plna"])).toBe("cdktf-ipvs: unknown command 'plna' (did you mean plan?); the commands are plan, render, check, check-plan, drift, preview, import, policy, help");
+    expect(tool(["help", "plna"])).toBe('cdktf-ipvs: unknown command "plna" after help; the commands are plan, render, check, check-plan, drift, preview, import, policy');
     expect(tool([])).toBe("cdktf-ipvs: a command is required");
     expect(tool(["--"])).toBe("cdktf-ipvs: a command is required");
     expect(tool(["--frob", "plan"])).toBe("cdktf-ipvs: unknown option '--frob'; cdktf-ipvs takes, before a command, --version, --help");

@@ -224,7 +224,7 @@ describe("the CLI never prints a stack trace or raw control characters", () => {
   test("an unknown command with terminal escapes", () => {
     const r = run(["\u001b]0;pwned\u0007"]);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/^cdktf-ipvs: unknown command '\\u001b\]0;pwned\\u0007'; the commands are plan, render, check, check-plan, drift, preview, policy, help\nusage:/);
+    expect(r.err).toMatch(/^cdktf-ipvs: unknown command '\\u001b\]0;pwned\\u0007'; the commands are plan, render, check, check-plan, drift, preview, import, policy, help\nusage:/);
     expect(r.err).not.toMatch(CONTROL);
   });
 

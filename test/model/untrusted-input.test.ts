@@ -125,7 +125,7 @@ describe("given many problems at once", () => {
     expect(hostIssues(spec)).toEqual([
       "spec.hosts[0]: extra true is not a known prop; allowed: name, virtualServices, conntrack, expireNodestConn, expireQuiescentTemplate, localAddresses, sysctls, drainTimeoutSeconds, unsafeSysctls, ssh",
       'spec.hosts[0]: name "lb 1" is not a valid name; allowed: 1–63 characters of A–Z a–z 0–9 _ . -, starting with a letter or digit',
-      "spec.hosts[0].virtualServices[0]: bogus 1 is not a known prop; allowed: name, protocol, address, port, fwmark, family, scheduler, schedulerFlags, persistence, realServers, aliases, drainTimeoutSeconds",
+      "spec.hosts[0].virtualServices[0]: bogus 1 is not a known prop; allowed: name, protocol, address, port, fwmark, family, scheduler, schedulerFlags, persistence, realServers, aliases, drainTimeoutSeconds, adopt",
       'spec.hosts[0].virtualServices[0]: protocol "icmp" is not supported; allowed: tcp, udp, sctp',
       'spec.hosts[0].virtualServices[0]: port "443" must be an integer; allowed 1–65535',
       "spec.hosts[0].virtualServices[0]: persistence 3 is not an object; expected { timeout, netmask }",
@@ -252,7 +252,7 @@ describe("the JSON schema and the TypeScript spec types", () => {
   const persistence: Required<PersistenceSpec> = { timeout: 60, netmask: "255.255.255.0" };
   const realServer: Required<RealServerSpec> = { address: "172.16.1.8", port: 1001, forwarding: "masquerade", weight: 2, upperThreshold: 10, lowerThreshold: 5 };
   const alias: Required<AliasSpec> = { port: 1010, method: "dnat", address: "172.16.1.8", remoteClients: true, localClients: true };
-  const service: Required<VirtualServiceSpec> = { ...seedService({ realServers: [realServer], aliases: [alias] }), family: "ipv4", fwmark: 1, schedulerFlags: [], persistence, drainTimeoutSeconds: 30 } as Required<VirtualServiceSpec>;
+  const service: Required<VirtualServiceSpec> = { ...seedService({ realServers: [realServer], aliases: [alias] }), family: "ipv4", fwmark: 1, schedulerFlags: [], persistence, drainTimeoutSeconds: 30, adopt: false } as Required<VirtualServiceSpec>;
   const host: Required<HostSpec> = {
     name: "lb1",
     virtualServices: [service],

@@ -50,12 +50,25 @@ describe("IPVS003 redirectNeedsServiceAddress", () => {
   });
 });
 
-describe("IPVS004 expireNodestConn", () => {
-  test("compliant: set to 1", () => {
+describe("IPVS004 expireNodestConn (on by default; fires only on an opt-out)", () => {
+  test("compliant: the default sets it to 1", () => {
+    expect(expireNodestConn.check(seed())).toEqual([]);
+  });
+  test("compliant: set to 1 through sysctls", () => {
     expect(expireNodestConn.check(buildDesiredHost(seedHost({ sysctls: { "net.ipv4.vs.expire_nodest_conn": 1 } })))).toEqual([]);
   });
-  test("non-compliant: not set", () => {
-    expect(expireNodestConn.check(seed())).toHaveLength(1);
+  test("compliant: opted out on a host whose services have no real servers (nothing to expire)", () => {
+    expect(expireNodestConn.check(buildDesiredHost(seedHost({ expireNodestConn: false, virtualServices: [seedService({ realServers: [], aliases: [] })] })))).toEqual([]);
+  });
+  test("non-compliant: opted out with expireNodestConn: false", () => {
+    expect(expireNodestConn.check(buildDesiredHost(seedHost({ expireNodestConn: false })))).toEqual([
+      { path: "spec.hosts[0]", detail: "host lb1 opts out of net.ipv4.vs.expire_nodest_conn=1 (expireNodestConn: false)" },
+    ]);
+  });
+  test("non-compliant: turned off through sysctls", () => {
+    expect(expireNodestConn.check(buildDesiredHost(seedHost({ sysctls: { "net.ipv4.vs.expire_nodest_conn": 0 } })))).toEqual([
+      { path: "spec.hosts[0]", detail: "host lb1 sets net.ipv4.vs.expire_nodest_conn=0" },
+    ]);
   });
 });
 
@@ -136,7 +149,7 @@ describe("IPVS008 sshPortByName", () => {
 describe("checkHost", () => {
   test("runs the new rules too", () => {
     expect(HOST_RULES.map((r) => r.id)).toEqual(["IPVS001", "IPVS002", "IPVS003", "IPVS004", "IPVS007", "IPVS008"]);
-    const findings = checkHost(buildDesiredHost(seedHost({ unsafeSysctls: true, sysctls: { "kernel.modprobe": "x" }, ssh: { host: "lb1.example.com", port: 1000 } })));
+    const findings = checkHost(buildDesiredHost(seedHost({ expireNodestConn: false, unsafeSysctls: true, sysctls: { "kernel.modprobe": "x" }, ssh: { host: "lb1.example.com", port: 1000 } })));
     expect(findings.map((f) => [f.ruleId, f.level, f.path])).toEqual([
       ["IPVS002", "warning", "spec.hosts[0]"],
       ["IPVS004", "info", "spec.hosts[0]"],
@@ -147,10 +160,8 @@ describe("checkHost", () => {
 
   test("labels findings with rule id, level and fix", () => {
     const findings = checkHost(seed());
-    expect(findings.map((f) => [f.ruleId, f.level])).toEqual([
-      ["IPVS002", "warning"],
-      ["IPVS004", "info"],
-    ]);
+    expect(findings.map((f) => [f.ruleId, f.level])).toEqual([["IPVS002", "warning"]]);
     expect(findings[0].fix).toContain("nf_conntrack_max");
+    expect(findings[0].fix).toContain("conntrackMaxFor");
   });
 });
