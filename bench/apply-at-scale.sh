@@ -2,7 +2,8 @@
 # Measures the rendered host scripts at scale on the real kernel (lab guest) and prints the figures
 # as one markdown table (BENCHMARKS.md). First, without a guest: the size of the synthesized
 # cdk.tf.json for the seed and for this many services (bench/config-size.js; fails when over its
-# target). Then one guest boot measures two userlands, each in turn (bench/guest-userland.sh):
+# target), the constructs' declare+synth time at 250-2000 services (bench/synth-at-scale.js) and a
+# 50-host fleet's synth and terraform plan (bench/fleet.js). Then one guest boot measures two userlands, each in turn (bench/guest-userland.sh):
 #   dash     the host's /bin/sh (dash on Debian) and Debian's tools (mawk, GNU sed/grep/sort)
 #   busybox  busybox sh, and busybox's awk, sed, grep, sort, ... first in PATH (Debian's busybox
 #            package, fetched with apt-get download and copied into the guest)
@@ -67,6 +68,12 @@ npm run --silent build
 # Over its target, config-size fails the run, but only after the guest figures are printed.
 SIZE_STATUS=0
 node bench/config-size.js "$SERVICES" "$PER" || SIZE_STATUS=$?
+echo
+# Guest-free figures of the same run: the constructs at 250/500/1000/2000 services, and a
+# 50-host fleet's synth and terraform plan.
+node bench/synth-at-scale.js
+echo
+node bench/fleet.js
 echo
 spec 1 >"$WORK/v1.json"
 spec 5 >"$WORK/v2.json"
