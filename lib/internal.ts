@@ -10,3 +10,4 @@ export * from "./policy";
 export * from "./drift";
 export * from "./constructs";
 export * from "./testing";
+export * from "./import";
