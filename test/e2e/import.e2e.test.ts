@@ -22,6 +22,14 @@ const VIP = TOPOLOGY.lbIPv4;
 describe("import a hand-made IPVS host, deploy it unchanged, then change it", () => {
   let guest: LabGuest;
 
+  /**
+   * 4 connections to PORT round-robin over both backends. The lab's socat backends now and then
+   * accept a connection and send nothing (about 2 in 120, also on an idle host), so one retry.
+   */
+  function roundRobins(port: number): boolean {
+    return isRoundRobin(connectN(guest, VIP, port, 4)) || isRoundRobin(connectN(guest, VIP, port, 4));
+  }
+
   beforeAll(async () => {
     fs.rmSync(WORK, { recursive: true, force: true });
     fs.mkdirSync(WORK, { recursive: true });
@@ -86,7 +94,7 @@ describe("import a hand-made IPVS host, deploy it unchanged, then change it", ()
         `iptables -t nat -A PREROUTING -s ${TOPOLOGY.clientIPv4}/32 -d ${VIP}/32 -p tcp --dport 1030 -j DNAT --to-destination ${VIP}:1000`,
       ].join(" && "),
     );
-    for (const port of [1000, 1010, 1020]) expect({ port, ok: isRoundRobin(connectN(guest, VIP, port, 4)) }).toEqual({ port, ok: true });
+    for (const port of [1000, 1010, 1020]) expect({ port, ok: roundRobins(port) }).toEqual({ port, ok: true });
     before = ipvsAndSysctls();
     // The control for the loop below: the same client loop with nothing changing on the host.
     startTraffic("/root/traffic-idle.log");
@@ -146,7 +154,7 @@ describe("import a hand-made IPVS host, deploy it unchanged, then change it", ()
     expect(traffic.filter((l) => / port-100[12] ?$/.test(l)).length).toBeGreaterThan(100);
     expect(ipvsAndSysctls()).toBe(before);
     expect(guest.sshOk("sh /var/lib/cdktf-ipvs/verify.sh")).toContain("OK: host matches the desired state");
-    for (const port of [1000, 1010, 1020]) expect({ port, ok: isRoundRobin(connectN(guest, VIP, port, 4)) }).toEqual({ port, ok: true });
+    for (const port of [1000, 1010, 1020]) expect({ port, ok: roundRobins(port) }).toEqual({ port, ok: true });
     expect(guest.sshOk("cat /var/lib/cdktf-ipvs/owned-services")).toBe(`-t ${VIP}:1000\n`);
   });
 
