@@ -30,8 +30,10 @@ describe("load balancer stack (user's policy test)", () => {
   });
 
   test("the aliases 1010 and 1020 lead to the service 172.16.1.8:1000, with conntrack on", () => {
-    // IpvsHost's own aliases are read back from the construct (toHaveIpvsAlias reads provisioner
-    // commands written in the stack, as for the legacy host below).
+    const synthesized = Testing.synth(new LbStack(Testing.app(), "lb"));
+    expect(synthesized).toHaveIpvsAlias({ port: 1010, service: "172.16.1.8:1000", host: "172.16.1.8:22" });
+    expect(synthesized).toHaveIpvsAlias({ port: 1020, service: "172.16.1.8:1000" });
+    // The construct's read-only view says the same, method included.
     const { lb } = new LbStack(Testing.app(), "lb");
     expect(lb.desiredState.aliases.map((a) => [a.port, a.method, `${a.targetAddress}:${a.targetPort}`])).toEqual([
       [1010, "redirect", "172.16.1.8:1000"],

@@ -12,9 +12,8 @@ import { HOST_RULES, checkHost, checkTerraformPlan } from "../policy";
 import { Finding, RuleLevel } from "../policy/rule";
 import { ReportFinding, toJunit, toSarif } from "../policy/report";
 import { STACK_RULES, StackFinding, checkStack, stackReportFinding } from "../policy/stack";
-import { StackModel, buildStackModel, loadStacks } from "../stack";
+import { StackModel, buildStackModel, desiredHostKey, hostsOfStackJson, loadStacks } from "../stack";
 import { readJsonFile } from "./json";
-import { hostsOfStackJson } from "./stack";
 import { packageVersion } from "./version";
 
 export interface PolicyOptions {
@@ -160,5 +159,5 @@ function ourHostFindings(model: StackModel): StackFinding[] {
   const asStackFinding = (f: Finding, host: string): StackFinding => ({ ruleId: f.ruleId, level: f.level, host, resource: f.path, command: "", detail: f.detail, summary: f.summary, fix: f.fix });
   if (model.stack.format === "plan") return json.flatMap((plan) => checkTerraformPlan(plan).map((f) => asStackFinding(f, "(plan)")));
   const hosts: DesiredHost[] = json.flatMap((j, i) => hostsOfStackJson(j, model.stack.files[i]));
-  return hosts.flatMap((h) => checkHost(h).map((f) => asStackFinding(f, h.ssh?.host !== undefined ? `${h.ssh.host.includes(":") ? `[${h.ssh.host}]` : h.ssh.host}:${h.ssh.port}` : h.name)));
+  return hosts.flatMap((h) => checkHost(h).map((f) => asStackFinding(f, desiredHostKey(h))));
 }

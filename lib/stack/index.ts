@@ -22,3 +22,4 @@ export * from "./shell-data";
 export * from "./commands";
 export * from "./recognize";
 export * from "./host-model";
+export * from "./desired-states";

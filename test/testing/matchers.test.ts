@@ -1,5 +1,7 @@
 import { DataResource, Testing, TerraformStack } from "cdktf";
+import { IpvsHost } from "../../lib/constructs";
 import { ipvsMatchers } from "../../lib/testing";
+import { seedHost } from "../fixtures";
 
 expect.extend(ipvsMatchers);
 declare global {
@@ -49,6 +51,39 @@ describe("toHaveIpvsAlias", () => {
   test("says which aliases exist when the wanted one does not", () => {
     const result = ipvsMatchers.toHaveIpvsAlias(synth(SEED), { port: 1020 });
     expect(result.pass).toBe(false);
-    expect(result.message()).toBe("expected an alias on port 1020; aliases found: 172.16.1.8:22: port 1010 → tcp 172.16.1.8:1000 (REDIRECT)");
+    expect(result.message()).toBe("expected an alias on port 1020; aliases found: 172.16.1.8:22: port 1010 → 172.16.1.8:1000 (tcp, REDIRECT)");
+  });
+});
+
+describe("the matchers on cdktf-ipvs's own hosts (IpvsHost)", () => {
+  /** The seed declared with IpvsHost; the spec's aliases are REDIRECT 1010 and DNAT 1020. */
+  function synthOurs(host = "172.16.1.8"): string {
+    const stack = new TerraformStack(Testing.app(), "ours");
+    IpvsHost.fromSpec(stack, "lb1", seedHost(), { engine: "terraform_data", connection: { host, privateKeyPath: "/k", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ7b4J3UZXcFd0f4Z4o0T0WQx3w0V9g4hFQn6m5Q7cCk" } });
+    return Testing.synth(stack);
+  }
+
+  test("given an IpvsHost with aliases, toHaveIpvsAlias finds them by port, service and host (name or SSH endpoint)", () => {
+    const stack = synthOurs();
+    expect(stack).toHaveIpvsAlias({ port: 1010, service: "172.16.1.8:1000" });
+    expect(stack).toHaveIpvsAlias({ port: 1020, host: "172.16.1.8:22" });
+    expect(stack).toHaveIpvsAlias({ port: 1010, host: seedHost().name });
+    expect(stack).not.toHaveIpvsAlias({ port: 1030 });
+    expect(stack).not.toHaveIpvsAlias({ port: 1010, host: "10.0.0.9:22" });
+  });
+
+  test("when the wanted alias is missing, the message lists the IpvsHost's aliases", () => {
+    const result = ipvsMatchers.toHaveIpvsAlias(synthOurs(), { port: 1030 });
+    expect(result.pass).toBe(false);
+    expect(result.message()).toBe(
+      "expected an alias on port 1030; aliases found: 172.16.1.8:22: port 1010 → 172.16.1.8:1000 (tcp, REDIRECT); 172.16.1.8:22: port 1020 → 172.16.1.8:1000 (tcp, DNAT)",
+    );
+  });
+
+  test("toPassIpvsPolicy runs the host rules on the IpvsHost: no error, but the conntrack table warning (IPVS002) fails it at warning", () => {
+    expect(synthOurs()).toPassIpvsPolicy();
+    const atWarning = ipvsMatchers.toPassIpvsPolicy(synthOurs(), "warning");
+    expect(atWarning.pass).toBe(false);
+    expect(atWarning.message()).toContain("[warning] IPVS002 172.16.1.8:22");
   });
 });
