@@ -50,6 +50,8 @@ const OPTIONS: Record<string, OptionSpec> = {
   user: { flags: "--user <USER>", description: "the SSH user at the endpoints the stack names (default root)" },
   identity: { flags: "--identity <KEY>", description: "the SSH private key file" },
   "no-host-key-check": { flags: "--no-host-key-check", description: "do not check the host key (lab hosts only)" },
+  sudo: { flags: "--sudo", description: "run the script on the host through sudo -n (a non-root SSH user with passwordless sudo, as connection.become: \"sudo\")" },
+  jump: { flags: "--jump <[user@]host[:port]>", description: "reach the host through this SSH jump host (a bastion), with the same --identity" },
   fix: { flags: "--fix", description: "run apply.sh on each host that drifted, then verify again" },
   json: { flags: "--json", description: "print one JSON document (for machines) instead of text" },
   junit: { flags: "--junit <FILE>", description: "also write a JUnit XML report to FILE" },
@@ -145,7 +147,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     ],
     description:
       "Run verify.sh on the live host(s) and list every difference from the desired state.\nWith --spec: the host --host names (or the only one), at --ssh.\nWith --stack: every host of the synthesized stack (or the one --host names), each at the SSH endpoint its connection names (as root, or --user), unless --ssh is given.",
-    options: ["spec", "stack", "host", "ssh", "user", "identity", "no-host-key-check", "fix", "json", "junit"],
+    options: ["spec", "stack", "host", "ssh", "user", "identity", "no-host-key-check", "sudo", "jump", "fix", "json", "junit"],
     required: [],
     exits: [
       [0, "every host is in sync (or was fixed with --fix)"],
@@ -158,7 +160,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: "show what apply.sh would change on a live host (apply.sh --dry-run over SSH)",
     usage: ["(--spec SPEC.json | --stack STACK) --ssh [user@]host[:port] [--host NAME] [options]"],
     description: "Run apply.sh --dry-run on the live host and print each change it would make, by step.",
-    options: ["spec", "stack", "host", "ssh", "identity", "no-host-key-check", "json"],
+    options: ["spec", "stack", "host", "ssh", "identity", "no-host-key-check", "sudo", "jump", "json"],
     required: ["ssh"],
     exits: [
       [0, "nothing to change"],
@@ -173,7 +175,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     usage: ["--ssh [user@]host[:port] --out SPEC.json [--ts FILE] [--host NAME] [options]", "--ipvs FILE --thresholds FILE --nat FILE --sysctls FILE --out SPEC.json [--ts FILE] [--host NAME]"],
     description:
       "Read a running load balancer (over SSH, read-only, as root: ipvsadm -Sn, ipvsadm -Ln --thresholds, iptables-save -t nat, ip6tables-save -t nat, sysctl -a; or the same outputs saved to files) and write its IPVS services and real servers, the REDIRECT/DNAT rules that lead to them (as aliases) and the sysctls that matter as a spec. Every service carries adopt: true, so the first apply takes it over unchanged instead of refusing it. What the model cannot express exactly is left out and listed on stderr (not imported: WHERE: LINE: why), never guessed; a sysctl the first apply would still change is listed as will change.",
-    options: ["ssh", "identity", "no-host-key-check", "ipvs", "thresholds", "nat", "sysctls", "out", "ts", "host"],
+    options: ["ssh", "identity", "no-host-key-check", "sudo", "jump", "ipvs", "thresholds", "nat", "sysctls", "out", "ts", "host"],
     required: ["out"],
     optionFlags: { out: "--out <SPEC.json>" },
     optionText: {

@@ -111,7 +111,8 @@ function writeOutput(file: string, text: string, what: string): void {
   }
 }
 
-export function importCommand(options: Record<string, string>, io: Io, runner: (target: SshTarget & { identityFile?: string; noHostKeyCheck?: boolean }) => HostRunner, parseTarget: (text: string) => SshTarget): number {
+/** `runner` reaches TARGET with the login options (--identity, --sudo, --jump...) already applied. */
+export function importCommand(options: Record<string, string>, io: Io, runner: (target: SshTarget) => HostRunner, parseTarget: (text: string) => SshTarget): number {
   const files = KEYS.filter((k) => options[k] !== undefined);
   let dumps: Dumps;
   let names: Record<(typeof KEYS)[number], string>;
@@ -124,12 +125,13 @@ export function importCommand(options: Record<string, string>, io: Io, runner: (
     } catch (e) {
       throw new ImportInputError((e as Error).message);
     }
-    const r = runner({ ...target, identityFile: options.identity, noHostKeyCheck: options["no-host-key-check"] === "yes" }).run(IMPORT_SCRIPT);
+    const r = runner(target).run(IMPORT_SCRIPT);
     dumps = readImportOutput(r.stdout, r.code, r.stderr);
     names = { ipvs: "ipvsadm -Sn", thresholds: "ipvsadm -Ln --thresholds", nat: "iptables-save -t nat", sysctls: "sysctl -a" };
     source = `${target.user ?? "root"}@${target.host}`;
   } else {
-    if (options.identity !== undefined || options["no-host-key-check"] !== undefined) throw new UsageError("--identity and --no-host-key-check go with --ssh", "import");
+    const login = (["identity", "no-host-key-check", "sudo", "jump"] as const).filter((k) => options[k] !== undefined);
+    if (login.length > 0) throw new UsageError(`${login.map((k) => `--${k}`).join(", ")} go${login.length === 1 ? "es" : ""} with --ssh`, "import");
     const missing = KEYS.filter((k) => options[k] === undefined);
     if (files.length === 0) throw new UsageError("give --ssh [user@]host[:port], or the four saved outputs --ipvs, --thresholds, --nat and --sysctls", "import");
     if (missing.length > 0) throw new UsageError(`${missing.map((k) => `--${k}`).join(" and ")} ${missing.length === 1 ? "is" : "are"} needed too: the import reads all four outputs`, "import");

@@ -139,8 +139,28 @@ function pickHost(hosts: DesiredHost[], name: string | undefined, from: string):
   return host;
 }
 
+/** How to log in, from the options every SSH command shares: --identity, --no-host-key-check, --sudo, --jump. */
+type SshAccess = Pick<SshTarget, "identityFile" | "noHostKeyCheck" | "become" | "jump">;
+
+function sshAccessOf(options: Record<string, string>): SshAccess {
+  let jump: SshTarget | undefined;
+  if (options.jump !== undefined) {
+    try {
+      jump = parseSshTarget(options.jump);
+    } catch (e) {
+      throw new CliError((e as Error).message.replace(/^--ssh/, "--jump"));
+    }
+  }
+  return {
+    ...(options.identity !== undefined ? { identityFile: options.identity } : {}),
+    ...(options["no-host-key-check"] === "yes" ? { noHostKeyCheck: true } : {}),
+    ...(options.sudo === "yes" ? { become: "sudo" as const } : {}),
+    ...(jump ? { jump } : {}),
+  };
+}
+
 function runnerFor(options: Record<string, string>, target: SshTarget, deps: CliDeps): HostRunner {
-  return deps.runner({ ...target, identityFile: options.identity, noHostKeyCheck: options["no-host-key-check"] === "yes" });
+  return deps.runner({ ...target, ...sshAccessOf(options) });
 }
 
 /** A host to check, and where to reach it. */
@@ -305,7 +325,7 @@ function run(argv: string[], io: Io, deps: CliDeps): number {
     case "preview":
       return preview(options, io, deps);
     case "import":
-      return importCommand(options, io, deps.runner, parseSshTarget);
+      return importCommand(options, io, (target) => deps.runner({ ...target, ...sshAccessOf(options) }), parseSshTarget);
     case "policy":
       return runPolicy(options.target, { json: options.json === "yes", sarif: options.sarif, junit: options.junit, failOn: options["fail-on"] as RuleLevel | undefined }, io);
     default:

@@ -31,8 +31,12 @@ export interface SshTarget {
   readonly port?: number;
   readonly user?: string;
   readonly identityFile?: string;
-  /** Skip host key checks; only for throw-away hosts such as the test lab. @default false */
+  /** Skip host key checks (target and jump host); only for throw-away hosts such as the test lab. @default false */
   readonly noHostKeyCheck?: boolean;
+  /** Run the script through `sudo -n` (a non-root login with passwordless sudo), as connection.become does. @default root login, no sudo */
+  readonly become?: "sudo";
+  /** Reach the host through this SSH jump host (a bastion), with the same identity file. @default direct */
+  readonly jump?: SshTarget;
 }
 
 /** Parses `user@host:port` (user and port optional; IPv6 hosts in brackets). */
@@ -40,6 +44,14 @@ export function parseSshTarget(text: string): SshTarget {
   const m = /^(?:([a-z_][a-z0-9_-]*)@)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(text);
   if (!m) throw new Error(`--ssh "${text}" is not [user@]host[:port]`);
   return { user: m[1] ?? "root", host: m[2].replace(/^\[|\]$/g, ""), port: m[3] ? Number(m[3]) : 22 };
+}
+
+/** The ssh options for one hop: port, batch mode, identity, host key checking. */
+function sshOptions(t: SshTarget): string[] {
+  const options = ["-p", String(t.port ?? 22), "-o", "BatchMode=yes", "-o", "ConnectTimeout=15"];
+  if (t.identityFile) options.push("-i", t.identityFile);
+  if (t.noHostKeyCheck) options.push("-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR");
+  return options;
 }
 
 export class SshRunner implements HostRunner {
@@ -51,11 +63,17 @@ export class SshRunner implements HostRunner {
 
   run(script: string, args: readonly string[] = []): RunResult {
     const t = this.target;
-    const sshArgs = ["-p", String(t.port ?? 22), "-o", "BatchMode=yes", "-o", "ConnectTimeout=15"];
-    if (t.identityFile) sshArgs.push("-i", t.identityFile);
-    if (t.noHostKeyCheck) sshArgs.push("-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR");
+    const sshArgs = [...sshOptions(t)];
+    if (t.jump) {
+      // ProxyCommand rather than -J: -J would not use our identity file for the jump host. ssh runs
+      // the command with the user's shell, so every word is quoted; %h/%p are ssh's own escapes.
+      const jump = { ...t.jump, identityFile: t.identityFile, noHostKeyCheck: t.noHostKeyCheck };
+      const proxy = [this.program, ...sshOptions(jump), "-W", "%h:%p", `${jump.user ?? "root"}@${jump.host}`].map((w) => (w === "%h:%p" ? w : shQuote(w))).join(" ");
+      sshArgs.push("-o", `ProxyCommand=${proxy}`);
+    }
     // ssh hands the remote shell one command line: the arguments are quoted for it.
-    const remote = args.length > 0 ? `sh -s -- ${args.map(shQuote).join(" ")}` : "sh -s";
+    const sh = args.length > 0 ? `sh -s -- ${args.map(shQuote).join(" ")}` : "sh -s";
+    const remote = t.become === "sudo" ? `sudo -n ${sh}` : sh;
     sshArgs.push(`${t.user ?? "root"}@${t.host}`, remote);
     const r = spawnSync(this.program, sshArgs, { input: script, encoding: "utf8", timeout: 300_000, maxBuffer: 16 << 20 });
     if (r.error) return { code: -1, stdout: r.stdout ?? "", stderr: r.error.message };

@@ -36,8 +36,8 @@ const COMMAND_OPTIONS: Record<string, string[]> = {
   render: ["--spec <SPEC.json>", "--out <DIR>"],
   check: ["--spec <SPEC.json>", "--strict"],
   "check-plan": ["--plan <PLAN.json>", "--strict"],
-  drift: ["--spec <SPEC.json>", "--stack <STACK>", "--host <NAME>", "--ssh <[user@]host[:port]>", "--user <USER>", "--identity <KEY>", "--no-host-key-check", "--fix", "--json", "--junit <FILE>"],
-  preview: ["--spec <SPEC.json>", "--stack <STACK>", "--host <NAME>", "--ssh <[user@]host[:port]>", "--identity <KEY>", "--no-host-key-check", "--json"],
+  drift: ["--spec <SPEC.json>", "--stack <STACK>", "--host <NAME>", "--ssh <[user@]host[:port]>", "--user <USER>", "--identity <KEY>", "--no-host-key-check", "--sudo", "--jump <[user@]host[:port]>", "--fix", "--json", "--junit <FILE>"],
+  preview: ["--spec <SPEC.json>", "--stack <STACK>", "--host <NAME>", "--ssh <[user@]host[:port]>", "--identity <KEY>", "--no-host-key-check", "--sudo", "--jump <[user@]host[:port]>", "--json"],
   policy: ["TARGET", "--json", "--sarif <FILE>", "--junit <FILE>", "--fail-on <LEVEL>"],
 };
 
@@ -173,5 +173,32 @@ describe("usage errors: exit 2, one line naming the problem, then the usage", ()
 
   test("-- ends the options: what follows is an argument", () => {
     expect(usageError(["plan", "--spec", specFile(), "--", "--json"], "plan")).toBe('cdktf-ipvs: unexpected argument "--json"; plan takes no arguments, only options');
+  });
+});
+
+describe("login options shared by drift, preview and import: --sudo and --jump", () => {
+  test("given --sudo and --jump, the runner gets become sudo and the parsed jump host, with the identity", () => {
+    const targets: SshTarget[] = [];
+    const r = run(["drift", "--spec", specFile(), "--ssh", "deploy@172.16.1.8", "--identity", "/k", "--sudo", "--jump=ops@bastion:2200"], targets);
+    expect(r.code).toBe(0);
+    expect(targets).toEqual([{ host: "172.16.1.8", port: 22, user: "deploy", identityFile: "/k", become: "sudo", jump: { host: "bastion", port: 2200, user: "ops" } }]);
+  });
+
+  test("without them, no become and no jump", () => {
+    const targets: SshTarget[] = [];
+    run(["drift", "--spec", specFile(), "--ssh", "172.16.1.8"], targets);
+    expect(targets).toEqual([{ host: "172.16.1.8", port: 22, user: "root" }]);
+  });
+
+  test("a --jump that is not [user@]host[:port]: exit 2, named", () => {
+    const r = run(["preview", "--spec", specFile(), "--ssh", "172.16.1.8", "--jump", "ops@bad host"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('--jump "ops@bad host" is not [user@]host[:port]');
+  });
+
+  test("import from saved files refuses --sudo and --jump: they go with --ssh", () => {
+    const r = run(["import", "--ipvs", "a", "--thresholds", "b", "--nat", "c", "--sysctls", "d", "--out", "o.json", "--sudo", "--jump", "b1"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("--sudo, --jump go with --ssh");
   });
 });

@@ -83,7 +83,7 @@ describe("offline, from saved outputs", () => {
       [["import", "--ipvs", "a", "--nat", "b", "--out", s.out], "cdktf-ipvs: --thresholds and --sysctls are needed too: the import reads all four outputs"],
       [["import", "--ssh", "root@192.0.2.1", "--ipvs", "a", "--out", s.out], "cdktf-ipvs: --ssh reads the host itself; leave out --ipvs"],
       [["import", ...s.args], "cdktf-ipvs: --out is required"],
-      [["import", ...s.args, "--out", s.out, "--identity", "k"], "cdktf-ipvs: --identity and --no-host-key-check go with --ssh"],
+      [["import", ...s.args, "--out", s.out, "--identity", "k"], "cdktf-ipvs: --identity goes with --ssh"],
     ];
     for (const [args, first] of cases) {
       const r = cli(args);
@@ -129,7 +129,7 @@ describe("over SSH", () => {
   test("one read-only script through the runner; the result is the same as from the saved outputs", () => {
     const s = saved();
     const r = cli(["import", "--ssh", "admin@192.0.2.10:2222", "--identity", "/k", "--out", s.out], { code: 0, stdout: scriptOutput(), stderr: "" });
-    expect(r.calls).toEqual([{ script: IMPORT_SCRIPT, args: undefined, target: { user: "admin", host: "192.0.2.10", port: 2222, identityFile: "/k", noHostKeyCheck: false } }]);
+    expect(r.calls).toEqual([{ script: IMPORT_SCRIPT, args: undefined, target: { user: "admin", host: "192.0.2.10", port: 2222, identityFile: "/k" } }]);
     expect(r.code).toBe(1);
     expect(r.err.split("\n")[0]).toMatch(/^not imported: iptables-save -t nat:12: -A PREROUTING -s 10\.0\.0\.0\/8/);
     const offline = saved();

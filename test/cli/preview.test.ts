@@ -58,7 +58,7 @@ describe("cdktf-ipvs preview --spec", () => {
     expect(r.calls[0].args).toEqual(["--dry-run"]);
     // Rendered from the spec as written (as `render` does), so the host's copy compares equal.
     expect(r.calls[0].script).toBe(renderHost(planHost(buildDesiredHost(seedHost()))).scripts["apply.sh"]);
-    expect(r.calls[0].target).toEqual({ user: "root", host: "127.0.0.1", port: 2222, identityFile: "/k", noHostKeyCheck: false });
+    expect(r.calls[0].target).toEqual({ user: "root", host: "127.0.0.1", port: 2222, identityFile: "/k" });
   });
 
   test("exit 3 with each pending change, by step", () => {

@@ -80,7 +80,7 @@ describe("cdktf-ipvs drift", () => {
     const r = cli({ code: 0, stdout: "cdktf-ipvs lb1 [verify] OK: host matches the desired state\n", stderr: "" });
     expect(r.code).toBe(0);
     expect(r.out).toBe("lb1: in sync with the desired state");
-    expect(r.targets).toEqual([{ user: "root", host: "127.0.0.1", port: 2222, identityFile: "/k", noHostKeyCheck: false }]);
+    expect(r.targets).toEqual([{ user: "root", host: "127.0.0.1", port: 2222, identityFile: "/k" }]);
   });
 
   test("exit 1 with the differences on drift", () => {
@@ -271,5 +271,48 @@ describe("SshRunner passes arguments to sh -s, quoted for the remote shell", () 
     expect(r.stdout).toContain("[root@127.0.0.1][sh -s -- '--dry-run' 'it'\\''s']");
     expect(r.stdout).toContain("echo hi");
     expect(new SshRunner({ host: "h" }, ssh).run("x").stdout).toContain("[root@h][sh -s]");
+  });
+
+  test("become sudo: the remote command is sudo -n sh -s, arguments still quoted", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cdktf-ipvs-ssh-"));
+    fs.writeFileSync(path.join(dir, "ssh"), '#!/bin/sh\nfor a in "$@"; do printf "[%s]" "$a"; done; echo\n', { mode: 0o755 });
+    const r = new SshRunner({ host: "h", user: "deploy", become: "sudo" }, path.join(dir, "ssh")).run("x", ["--dry-run"]);
+    expect(r.stdout).toContain("[deploy@h][sudo -n sh -s -- '--dry-run']");
+  });
+
+  test("jump: a ProxyCommand to the bastion with the same identity and host key option, every word quoted", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cdktf-ipvs-ssh-"));
+    fs.writeFileSync(path.join(dir, "ssh"), '#!/bin/sh\nfor a in "$@"; do printf "[%s]" "$a"; done; echo\n', { mode: 0o755 });
+    const ssh = path.join(dir, "ssh");
+    const target = { host: "10.0.0.5", user: "root", identityFile: "/keys/it's", noHostKeyCheck: true, jump: { host: "bastion.example", port: 2200, user: "ops" } };
+    const r = new SshRunner(target, ssh).run("x");
+    const proxy = `[ProxyCommand='${ssh}' '-p' '2200' '-o' 'BatchMode=yes' '-o' 'ConnectTimeout=15' '-i' '/keys/it'\\''s' '-o' 'StrictHostKeyChecking=no' '-o' 'UserKnownHostsFile=/dev/null' '-o' 'LogLevel=ERROR' '-W' %h:%p 'ops@bastion.example']`;
+    expect(r.stdout).toContain(`[-o]${proxy}[root@10.0.0.5][sh -s]`);
+    // Without jump, no ProxyCommand.
+    expect(new SshRunner({ host: "h" }, ssh).run("x").stdout).not.toContain("ProxyCommand");
+  });
+
+  test("jump, run for real: ssh's ProxyCommand goes through sh, which hands the bastion hop its words unchanged", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cdktf-ipvs-ssh-"));
+    // A fake ssh: as the target hop, it runs the ProxyCommand the way OpenSSH does (the user's
+    // shell, "exec " + the command, %h and %p expanded); as the bastion hop (-W), it logs its words.
+    const log = path.join(dir, "bastion.log");
+    fs.writeFileSync(
+      path.join(dir, "ssh"),
+      `#!/bin/sh
+proxy=; prev=
+for a in "$@"; do
+  case "$prev" in -o) case "$a" in ProxyCommand=*) proxy=\${a#ProxyCommand=} ;; esac ;; esac
+  [ "$a" = -W ] && { for b in "$@"; do printf "[%s]" "$b"; done >>"${log}"; exit 0; }
+  prev=$a
+done
+[ -n "$proxy" ] && sh -c "exec $(printf %s "$proxy" | sed 's/%h/10.0.0.5/; s/%p/22/')"
+echo target-ran
+`,
+      { mode: 0o755 },
+    );
+    const r = new SshRunner({ host: "10.0.0.5", identityFile: "/keys/a b", jump: { host: "b1", port: 22, user: "ops" } }, path.join(dir, "ssh")).run("x");
+    expect(r.stdout).toContain("target-ran");
+    expect(fs.readFileSync(log, "utf8")).toBe("[-p][22][-o][BatchMode=yes][-o][ConnectTimeout=15][-i][/keys/a b][-W][10.0.0.5:22][ops@b1]");
   });
 });

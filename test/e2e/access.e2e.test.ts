@@ -16,6 +16,7 @@ import { spawnSync } from "child_process";
 import { App, TerraformStack } from "cdktf";
 import * as fs from "fs";
 import * as path from "path";
+import { runCli } from "../../lib/cli";
 import { IpvsHost, SshConnectionProps } from "../../lib/constructs";
 import { HostSpec } from "../../lib/model";
 import { LAB_KEY, LabGuest, REPO_ROOT, TOPOLOGY } from "./lab";
@@ -64,6 +65,15 @@ function synth(name: string, spec: HostSpec, connection: SshConnectionProps): st
   fs.writeFileSync(path.join(dir, "cdk.tf.json"), JSON.stringify(config, null, 2));
   terraformOk(dir, ["init", "-input=false", "-no-color"]);
   return dir;
+}
+
+/** `cdktf-ipvs drift --spec V1 ARGS` with the real ssh client (the lab's key, no host key check). */
+function driftCli(args: string[]): { code: number; text: string } {
+  const spec = path.join(WORK, "v1-spec.json");
+  fs.writeFileSync(spec, JSON.stringify({ hosts: [V1] }));
+  const lines: string[] = [];
+  const code = runCli(["drift", "--spec", spec, "--identity", LAB_KEY, "--no-host-key-check", ...args], { out: (t) => lines.push(t), err: (t) => lines.push(t) });
+  return { code, text: lines.join("\n") };
 }
 
 const apply = (dir: string) => terraform(dir, ["apply", "-auto-approve", "-input=false", "-no-color"]);
@@ -209,6 +219,14 @@ describe("access as operators have it: a sudo user and a bastion, deployed for r
     expect(sudoLog).not.toMatch(/incorrect password|a password is required/);
   });
 
+  test("(a) cdktf-ipvs drift as deploy with --sudo: in sync; the control without --sudo cannot check (exit 2)", () => {
+    const sudo = driftCli(["--ssh", `deploy@127.0.0.1:${guest.sshPort}`, "--sudo"]);
+    expect(sudo).toEqual({ code: 0, text: "lb1: in sync with the desired state" });
+    const plain = driftCli(["--ssh", `deploy@127.0.0.1:${guest.sshPort}`]);
+    expect(plain.code).toBe(2);
+    expect(plain.text).toMatch(/verify\.sh on lb1 could not check the host/);
+  });
+
   test("(a) a second apply changes nothing; destroy as deploy with become removes all of ours", () => {
     expect(sudoDir).not.toBe("");
     const again = apply(sudoDir);
@@ -243,6 +261,13 @@ describe("access as operators have it: a sudo user and a bastion, deployed for r
     const sshd = guest.sshOk(`journalctl --no-pager -o cat -u ssh --since @${mark}`);
     expect(sshd).toMatch(/Accepted publickey for deploy from 10\.0\.2\.2 /);
     expect(sshd).toMatch(/Accepted publickey for root from 127\.0\.0\.1 /);
+
+    // cdktf-ipvs drift the same way: --jump through deploy@bastion to root@127.0.0.1:22.
+    const driftMark = guest.sshOk("date +%s").trim();
+    expect(driftCli(["--ssh", "root@127.0.0.1:22", "--jump", `deploy@127.0.0.1:${guest.sshPort}`])).toEqual({ code: 0, text: "lb1: in sync with the desired state" });
+    const driftSshd = guest.sshOk(`journalctl --no-pager -o cat -u ssh --since @${driftMark}`);
+    expect(driftSshd).toMatch(/Accepted publickey for deploy from 10\.0\.2\.2 /);
+    expect(driftSshd).toMatch(/Accepted publickey for root from 127\.0\.0\.1 /);
 
     const d = destroy(dir);
     if (d.status !== 0) throw new Error(`terraform destroy failed (exit ${d.status}):\n${d.out.slice(-6000)}`);

@@ -180,6 +180,20 @@ describe("IPVS108: host key not pinned", () => {
   test("compliant: host_key set", () => {
     expect(findings({ lb: { inline: SEED, connection: { host_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl" } } }, stackHostKeyUnchecked)).toEqual([]);
   });
+
+  const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
+  test("through a bastion: a pinned host_key without bastion_host_key is reported; both missing are named together", () => {
+    expect(findings({ lb: { inline: SEED, connection: { host_key: KEY, bastion_host: "10.0.0.1" } } }, stackHostKeyUnchecked)).toEqual([
+      expect.objectContaining({ ruleId: "IPVS108", detail: "connection to 172.16.1.8:22 has no bastion_host_key" }),
+    ]);
+    expect(findings({ lb: { inline: SEED, connection: { bastion_host: "10.0.0.1" } } }, stackHostKeyUnchecked)).toEqual([
+      expect.objectContaining({ ruleId: "IPVS108", detail: "connection to 172.16.1.8:22 has no host_key and no bastion_host_key" }),
+    ]);
+  });
+
+  test("compliant: through a bastion with both keys pinned", () => {
+    expect(findings({ lb: { inline: SEED, connection: { host_key: KEY, bastion_host: "10.0.0.1", bastion_host_key: KEY } } }, stackHostKeyUnchecked)).toEqual([]);
+  });
 });
 
 describe("checkStack", () => {
