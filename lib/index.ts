@@ -3,6 +3,8 @@
  * members return, the spec format (IpvsHost.fromSpec), the policy entry points and the jest
  * matchers. Everything else (renderers, planner internals, shell helpers) is in
  * `cdktf-ipvs/internal`, with no stability promise.
+ *
+ * @packageDocumentation
  */
 
 // Constructs and their props.
@@ -19,7 +21,7 @@ export {
   type AliasProps,
 } from "./constructs/ipvs-host";
 export { PROVISIONING_ENGINES, type ProvisioningEngine } from "./constructs/engine";
-export { CDK_LIBRARY, CDK_LIBRARY_ENV, type CdkLibrary } from "./constructs/cdk";
+export { CDK_LIBRARY, CDK_LIBRARIES, CDK_LIBRARY_ENV, type CdkLibrary } from "./constructs/cdk";
 
 // The spec format (spec.json, IpvsHost.fromSpec) and its vocabularies.
 export {
@@ -54,6 +56,7 @@ export type {
   DesiredModule,
   DesiredSsh,
 } from "./model/desired";
+export type { AddressFamily } from "./model/address";
 export { IpvsModelError, formatIssue, type ModelIssue } from "./model/errors";
 export { conntrackMaxFor, type ConntrackSizing } from "./model/conntrack-sizing";
 export {
@@ -71,13 +74,15 @@ export {
   type HostPlan,
   type FormatPlanOptions,
 } from "./plan/plan";
-export type { RenderedHost, HostManifest, HostScripts } from "./render";
+export type { RenderedHost, HostManifest, HostScripts, HostReview, StepReview } from "./render";
+export { UPLOAD_STEP } from "./render/commands";
 
 // Policy: at synth time (IpvsPolicyChecks, IpvsPolicy.suppress) and on a desired host or a plan JSON.
 export { IpvsPolicy, IpvsPolicyChecks, type IpvsSuppression, type IpvsPolicyReport } from "./constructs/policy-checks";
 export { formatFinding, type Finding, type RuleHit, type RuleLevel, type HostRule } from "./policy/rule";
 export { HOST_RULES, checkHost } from "./policy/check";
 export { checkTerraformPlan, PlanFormatError } from "./policy/plan-json";
+export type { StackFinding, StackRuleHit } from "./policy/stack/rule";
 
 // Jest matchers (expect.extend(ipvsMatchers)).
 export { ipvsMatchers, type MatcherResult } from "./testing/matchers";

@@ -17,7 +17,9 @@ import type * as Cdktf from "cdktf";
 import type { ValidateTerraformVersion as ValidateTerraformVersionClass } from "cdktf/lib/validations/validate-terraform-version";
 import * as path from "path";
 
+/** The packages the constructs can be built from: cdktf (CDK for Terraform) or cdktn (CDK Terrain). */
 export const CDK_LIBRARIES = ["cdktf", "cdktn"] as const;
+/** One of {@link CDK_LIBRARIES}; also what $CDKTF_IPVS_CDK accepts. */
 export type CdkLibrary = (typeof CDK_LIBRARIES)[number];
 
 /** The environment variable that picks the library when an app has both installed. */

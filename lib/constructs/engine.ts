@@ -23,7 +23,9 @@ import {
   stringToTerraform,
 } from "./cdk";
 
+/** Resource types a host's steps can use: null_resource (hashicorp/null provider) or terraform_data (Terraform ≥ 1.4). */
 export const PROVISIONING_ENGINES = ["null_resource", "terraform_data"] as const;
+/** A provisioning engine, one of {@link PROVISIONING_ENGINES} (IpvsHostProps.engine). */
 export type ProvisioningEngine = (typeof PROVISIONING_ENGINES)[number];
 
 export interface StepResourceConfig {

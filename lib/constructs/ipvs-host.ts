@@ -48,6 +48,7 @@ import { AddVerdict, HostIndex } from "../model/incremental";
 import { PROVISIONING_ENGINES, ProvisioningEngine, createStepResource, selfInput, selfTrigger } from "./engine";
 import { escapeTerraformLiterals, escapeTerraformTemplate } from "./terraform-text";
 
+/** How Terraform reaches the load balancer over SSH (the provisioners' connection block). */
 export interface SshConnectionProps {
   /**
    * Address or name Terraform connects to over SSH: letters, digits and . : _ - (1–253
@@ -161,6 +162,7 @@ export interface SshBastionProps {
   readonly agent?: boolean;
 }
 
+/** Props of an {@link IpvsHost}: how to reach the machine and the host-wide settings. */
 export interface IpvsHostProps {
   /** How Terraform reaches the load balancer. */
   readonly connection: SshConnectionProps;
@@ -232,9 +234,12 @@ export interface IpvsHostProps {
   readonly converge?: ConvergeMode;
 }
 
+/** When a host is converged (IpvsHostProps.converge): "on-change" or "every-deploy". */
 export const CONVERGE_MODES = ["on-change", "every-deploy"] as const;
+/** A converge mode, one of {@link CONVERGE_MODES}. */
 export type ConvergeMode = (typeof CONVERGE_MODES)[number];
 
+/** Props of a virtual service (IpvsHost.addVirtualService); the id is its name. See VirtualServiceSpec. */
 export interface VirtualServiceProps {
   /**
    * Transport protocol.
@@ -378,6 +383,7 @@ export class IpvsHost extends Construct {
   readonly summaryOutput: TerraformOutput;
   /** Output `<id>_ipvs_manifest_sha256`: sha256 of the host's manifest (RenderedHost.manifestHash). */
   readonly manifestHashOutput: TerraformOutput;
+  /** Resource type of the steps: IpvsHostProps.engine, "null_resource" when not given. */
   readonly engine: ProvisioningEngine;
   private readonly services: VirtualService[] = [];
   private cached?: { spec: HostSpec; host: DesiredHost; plan: HostPlan; readonly rendered: RenderedHost };

@@ -20,11 +20,15 @@ import { buildStackModel, readTerraformConfiguration } from "../stack";
 const SUPPRESSIONS = "cdktf-ipvs:suppressions";
 const MIN_REASON = 10;
 
+/** An accepted finding, recorded on a construct by {@link IpvsPolicy}.suppress. */
 export interface IpvsSuppression {
+  /** The rule whose findings are accepted, e.g. `IPVS101`. */
   readonly ruleId: string;
+  /** Why, trimmed; at least 10 characters. Reports list it. */
   readonly reason: string;
 }
 
+/** Suppressions of stack-rule findings, cdk-nag style: on a resource or on every resource below a construct. */
 export const IpvsPolicy = {
   /**
    * Accepts findings of `ruleId` on this resource (or on every resource below this construct),
@@ -45,8 +49,13 @@ export const IpvsPolicy = {
 
 /** What IpvsPolicyChecks found in one stack, suppressed findings included (with their reason). */
 export interface IpvsPolicyReport {
+  /** Construct path of the stack. */
   readonly stack: string;
-  readonly findings: readonly (StackFinding & { readonly suppressed?: string })[];
+  /** Every finding of the stack rules in this stack, suppressed ones included. */
+  readonly findings: readonly (StackFinding & {
+    /** The suppression's reason when the finding is suppressed; absent otherwise. */
+    readonly suppressed?: string;
+  })[];
 }
 
 /** Runs the IPVS pairing rules over every stack it visits (add it to the app or a stack). */
@@ -62,6 +71,10 @@ export class IpvsPolicyChecks {
     return checks;
   }
 
+  /**
+   * Checks `node` when it is a stack not checked before: errors are added as error annotations
+   * (synth fails), warnings and infos as annotations, suppressed findings as infos with their reason.
+   */
   visit(node: IConstruct): void {
     if (!TerraformStack.isStack(node) || this.done.has(node)) return;
     this.done.add(node);

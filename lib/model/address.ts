@@ -2,6 +2,7 @@
  * Address parsing and canonical forms. Canonical text matters: it is what `ipvsadm -Sn` prints,
  * and the rendered scripts compare desired and live state as text.
  */
+/** IP version of a service, real server or alias: "ipv4" or "ipv6" (IPVS never mixes them in one service). */
 export type AddressFamily = "ipv4" | "ipv6";
 
 export interface ParsedAddress {

@@ -17,6 +17,7 @@ export const CONNTRACK_MAX_FLOOR = 65536;
 /** The largest value the kernel accepts (an int sysctl). */
 export const CONNTRACK_MAX_CEILING = 2147483647;
 
+/** The expected peak load that {@link conntrackMaxFor} sizes nf_conntrack_max for. */
 export interface ConntrackSizing {
   /** Connections open at the same time at the expected peak (established, through IPVS). An integer ≥ 1. */
   readonly concurrentConnections: number;

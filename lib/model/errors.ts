@@ -3,6 +3,7 @@
  * spec path), the prop, the offending value and what is allowed, so constructs and the CLI
  * print it the same way.
  */
+/** One problem in a declaration: where, which prop, the value given and what is allowed. */
 export interface ModelIssue {
   /** Construct path (`stack/lb1/app`) or spec path (`spec.hosts[0].virtualServices[1]`). */
   readonly path: string;
@@ -14,7 +15,12 @@ export interface ModelIssue {
   readonly message: string;
 }
 
+/**
+ * Thrown for an invalid declaration (construct props, a spec.json entry), with every problem found
+ * in the run; its message is one formatIssue line per issue.
+ */
 export class IpvsModelError extends Error {
+  /** Every problem found, with prop and message made printable. */
   public readonly issues: readonly ModelIssue[];
   constructor(issues: readonly ModelIssue[]) {
     // Whoever built an issue, its prop and message leave here printable (they quote user text).

@@ -4,13 +4,16 @@
  * a DesiredHost or an IpvsModelError.
  */
 
+/** Transport protocols of an address+port service: tcp (`ipvsadm -t`), udp (`-u`), sctp (`--sctp-service`). */
 export const PROTOCOLS = ["tcp", "udp", "sctp"] as const;
+/** A transport protocol, one of {@link PROTOCOLS}. */
 export type Protocol = (typeof PROTOCOLS)[number];
 
 /** The schedulers ipvsadm(8) knows, with the kernel module each one lives in. */
 export const SCHEDULERS = [
   "rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "mh", "fo", "ovf", "twos",
 ] as const;
+/** An IPVS scheduling algorithm (`ipvsadm -s`), one of {@link SCHEDULERS}; the host loads it as module `ip_vs_<name>`. */
 export type Scheduler = (typeof SCHEDULERS)[number];
 
 /**
@@ -26,12 +29,17 @@ export const SCHEDULER_FLAGS: Readonly<Record<string, readonly Scheduler[]>> = O
   }),
 );
 
+/** How IPVS sends packets to a real server: masquerade (NAT, `-m`), gatewaying (direct routing, `-g`), ipip (IP-in-IP tunnel, `-i`). */
 export const FORWARDING_METHODS = ["masquerade", "gatewaying", "ipip"] as const;
+/** A forwarding method, one of {@link FORWARDING_METHODS}. */
 export type ForwardingMethod = (typeof FORWARDING_METHODS)[number];
 
+/** How an alias port reaches its service: iptables nat `redirect` (REDIRECT) or `dnat` (DNAT). */
 export const ALIAS_METHODS = ["redirect", "dnat"] as const;
+/** An alias method, one of {@link ALIAS_METHODS}. */
 export type AliasMethod = (typeof ALIAS_METHODS)[number];
 
+/** Client persistence (`ipvsadm -p TIMEOUT [-M NETMASK]`): a client keeps going to the same real server. */
 export interface PersistenceSpec {
   /** Seconds a client stays with the same real server (`ipvsadm -p`). 1–2678400 (31 days). */
   readonly timeout: number;
@@ -43,6 +51,7 @@ export interface PersistenceSpec {
   readonly netmask?: string | number;
 }
 
+/** One real server (backend) of a virtual service (`ipvsadm -a ... -r`). */
 export interface RealServerSpec {
   /** Address of the real server, same family as the service. */
   readonly address: string;
@@ -72,6 +81,11 @@ export interface RealServerSpec {
   readonly lowerThreshold?: number;
 }
 
+/**
+ * An extra port that reaches an address+port service through iptables nat rules in cdktf-ipvs's own
+ * chains. The host then keeps net.ipv4.vs.conntrack=1, and every real server of the service must
+ * use masquerade.
+ */
 export interface AliasSpec {
   /** Port clients connect to; traffic is redirected to the service port. 1–65535. */
   readonly port: number;
@@ -100,6 +114,10 @@ export interface AliasSpec {
   readonly localClients?: boolean;
 }
 
+/**
+ * One IPVS virtual service: address+port (`-t`/`-u`/`--sctp-service`) or firewall mark (`-f`), with
+ * its scheduler, persistence, real servers and aliases.
+ */
 export interface VirtualServiceSpec {
   /** Name, unique on the host; shows up in logs and iptables comments. [A-Za-z0-9_.-], 1–40 chars. */
   readonly name: string;
@@ -166,6 +184,7 @@ export interface SshSpec {
   readonly port?: number;
 }
 
+/** One load-balancer host: its virtual services and the kernel settings it needs (IpvsHost.fromSpec takes one). */
 export interface HostSpec {
   /** Name of the load-balancer host; used for output folders. [A-Za-z0-9_.-], 1–63 chars. */
   readonly name: string;
@@ -235,6 +254,8 @@ export interface HostSpec {
   readonly drainTimeoutSeconds?: number;
 }
 
+/** The spec.json format the CLI reads: every load-balancer host. */
 export interface IpvsSpec {
+  /** The hosts; names must be unique. */
   readonly hosts: readonly HostSpec[];
 }

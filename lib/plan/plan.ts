@@ -21,7 +21,9 @@ import {
 /** Bump when the rendered form of a step changes, so hosts re-apply after a library upgrade. */
 export const STEP_FORMAT_VERSION = 1;
 
+/** The provisioning steps of a host, in apply order; destroy runs them backwards, without verify. */
 export const STEP_NAMES = ["modules", "sysctls", "ipvs", "aliases", "boot", "verify"] as const;
+/** A step name, one of {@link STEP_NAMES}. */
 export type StepName = (typeof STEP_NAMES)[number];
 
 interface StepBase {
@@ -34,33 +36,52 @@ interface StepBase {
   readonly hash: string;
 }
 
+/** Loads the kernel modules and persists them in /etc/modules-load.d. */
 export interface ModulesStep extends StepBase {
+  /** Discriminant of {@link PlanStep}. */
   readonly name: "modules";
+  /** Modules to load, in load order (ip_vs first). */
   readonly modules: readonly DesiredModule[];
 }
+/** Sets the sysctls and persists them in /etc/sysctl.d. */
 export interface SysctlsStep extends StepBase {
+  /** Discriminant of {@link PlanStep}. */
   readonly name: "sysctls";
+  /** Sysctls to set, in apply order. */
   readonly sysctls: readonly DesiredSysctl[];
 }
+/** Converges the IPVS services cdktf-ipvs owns; services it does not own are left alone. */
 export interface IpvsStep extends StepBase {
+  /** Discriminant of {@link PlanStep}. */
   readonly name: "ipvs";
+  /** Desired services, sorted by service key so declaration order changes no hash. */
   readonly services: readonly DesiredService[];
 }
+/** Converges the alias rules in cdktf-ipvs's own iptables nat chains. */
 export interface AliasesStep extends StepBase {
+  /** Discriminant of {@link PlanStep}. */
   readonly name: "aliases";
+  /** Desired aliases, sorted by family, port and address. */
   readonly aliases: readonly DesiredAlias[];
   /** The pairing, carried into the step so the script refuses to add rules without it. */
   readonly requiresConntrack: boolean;
 }
+/** Installs and enables the systemd unit (cdktf-ipvs.service) that re-runs apply.sh at boot. */
 export interface BootStep extends StepBase {
+  /** Discriminant of {@link PlanStep}. */
   readonly name: "boot";
 }
+/** Compares the live host with the desired state; any difference fails the deploy. */
 export interface VerifyStep extends StepBase {
+  /** Discriminant of {@link PlanStep}. */
   readonly name: "verify";
 }
+/** One step of a host's plan; switch on `name`. */
 export type PlanStep = ModulesStep | SysctlsStep | IpvsStep | AliasesStep | BootStep | VerifyStep;
 
+/** The ordered steps that provision one host (IpvsHost.plan), with content hashes. */
 export interface HostPlan {
+  /** The desired state the plan was made from. */
   readonly host: DesiredHost;
   /** Apply order. */
   readonly steps: readonly PlanStep[];
@@ -165,6 +186,7 @@ export function planStep<N extends StepName>(plan: HostPlan, name: N): Extract<P
   return step as Extract<PlanStep, { name: N }>;
 }
 
+/** Options of {@link formatPlan} and {@link planSummaryLines}. */
 export interface FormatPlanOptions {
   /**
    * Show each step's content hash after its name.

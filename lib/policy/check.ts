@@ -7,6 +7,7 @@ import { redirectNeedsServiceAddress } from "./rules/redirect-needs-service-addr
 import { sshPortByName } from "./rules/ssh-port-by-name";
 import { unsafeSysctls } from "./rules/unsafe-sysctls";
 
+/** The built-in host rules (IPVS001–IPVS004, IPVS007, IPVS008); {@link checkHost} runs them by default. */
 export const HOST_RULES: readonly HostRule[] = [aliasRequiresConntrack, conntrackTableSize, redirectNeedsServiceAddress, expireNodestConn, unsafeSysctls, sshPortByName];
 
 /** Runs the host rules over one desired state. */

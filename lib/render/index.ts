@@ -22,14 +22,41 @@ export * from "./bundle";
 export * from "./shell";
 export { DESIRED_STATE_MARKER, HostScripts, readDesiredState, renderScripts } from "./scripts";
 
+/** What the host's plan makes true, as `cdktf-ipvs render` writes it to manifest.json. */
 export interface HostManifest {
+  /** Host name (DesiredHost.name). */
   readonly host: string;
+  /** Where the host was declared (construct path or spec path). */
   readonly path: string;
+  /** sha256 over all step hashes (HostPlan.hash). */
   readonly planHash: string;
-  readonly steps: readonly { readonly name: string; readonly hash: string; readonly title: string; readonly actions: readonly string[] }[];
+  /** The plan steps, in apply order. */
+  readonly steps: readonly {
+    /** Step name (a {@link StepName}). */
+    readonly name: string;
+    /** sha256 of the step's content (PlanStep.hash). */
+    readonly hash: string;
+    /** What the step is for, one line. */
+    readonly title: string;
+    /** What it makes true on the host, one line each. */
+    readonly actions: readonly string[];
+  }[];
+  /** Destroy order: the apply order reversed, without verify. */
   readonly destroyOrder: readonly string[];
+  /** Desired IPVS rules as `ipvsadm -Sn` prints them (thresholds appended as ` -x U -y L`), sorted. */
   readonly ipvsRules: readonly string[];
-  readonly aliasRules: readonly { readonly command: string; readonly chain: string; readonly parent: string; readonly rules: readonly string[] }[];
+  /** cdktf-ipvs's iptables nat chains that have rules, with their alias rules. */
+  readonly aliasRules: readonly {
+    /** iptables or ip6tables. */
+    readonly command: string;
+    /** Our chain: CDKTF-IPVS-PRE (remote clients) or CDKTF-IPVS-OUT (local clients). */
+    readonly chain: string;
+    /** The built-in nat chain that jumps to ours: PREROUTING or OUTPUT. */
+    readonly parent: string;
+    /** Rules (tokens after `-A CHAIN`), in order. */
+    readonly rules: readonly string[];
+  }[];
+  /** Sysctls the host gets, key → value, in apply order. */
   readonly sysctls: Readonly<Record<string, string>>;
   /**
    * Sysctls the host decides from its running kernel at each apply (lib/render/host/kernel.sh),
@@ -37,15 +64,21 @@ export interface HostManifest {
    * declare it. Empty otherwise.
    */
   readonly kernelDecidedSysctls: Readonly<Record<string, string>>;
+  /** Kernel modules, in load order (ip_vs first). */
   readonly modules: readonly string[];
+  /** Persistence files: host path (modules-load.d, sysctl.d, systemd unit) → sha256 of the content. */
   readonly persistenceFiles: Readonly<Record<string, string>>;
+  /** Scripts: file name (apply.sh, verify.sh, destroy.sh) → sha256 of the content. */
   readonly scripts: Readonly<Record<string, string>>;
 }
 
+/** Everything a host receives, rendered from its plan (IpvsHost.rendered). */
 export interface RenderedHost {
+  /** apply.sh, verify.sh and destroy.sh. */
   readonly scripts: HostScripts;
   /** Host path → content, as apply.sh installs them. */
   readonly persistenceFiles: Readonly<Record<string, string>>;
+  /** A description of the plan, as written to manifest.json. */
   readonly manifest: HostManifest;
   /** sha256 of manifestText(manifest): what `sha256sum manifest.json` prints for the rendered manifest. */
   readonly manifestHash: string;

@@ -84,6 +84,7 @@ export function reviewUpload(scripts: HostScripts): StepReview {
   return Object.fromEntries(SCRIPT_NAMES.map((n) => [SCRIPT_PATHS[n], `sha256 ${sha256(scripts[n])}`]));
 }
 
+/** What each provisioning step makes true, entry by entry, as the steps' triggers carry it (RenderedHost.review). */
 export interface HostReview {
   /** Entries of each plan step, and of the upload step. */
   readonly steps: Readonly<Record<StepName | typeof UPLOAD_STEP, StepReview>>;

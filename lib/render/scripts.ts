@@ -1141,9 +1141,13 @@ main "$@"
 `;
 }
 
+/** The three POSIX sh scripts of a host, uploaded to /var/lib/cdktf-ipvs; file name → content. */
 export interface HostScripts {
+  /** Converges the host to the plan, step by step (`--dry-run` only prints the changes); also run at boot. */
   readonly "apply.sh": string;
+  /** Compares the live host with the plan; exits 1 on any difference. */
   readonly "verify.sh": string;
+  /** Undoes the steps in destroy order, removing only what cdktf-ipvs owns. */
   readonly "destroy.sh": string;
 }
 

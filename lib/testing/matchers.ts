@@ -17,8 +17,11 @@ import { RuleLevel } from "../policy/rule";
 import { StackFinding, checkStack, hostFacts } from "../policy/stack";
 import { StackModel, buildStackModel, desiredHostKey, hostsOfStackJson, readStackJson } from "../stack";
 
+/** What a jest matcher returns. */
 export interface MatcherResult {
+  /** Whether the expectation holds (jest inverts it under `.not`). */
   readonly pass: boolean;
+  /** The failure text jest prints, built on demand. */
   readonly message: () => string;
 }
 
@@ -75,6 +78,7 @@ function aliasesOf({ model, ours }: ReceivedStack, host: string | undefined): Fo
   return [...written, ...declared];
 }
 
+/** jest matchers over a synthesized stack: `expect.extend(ipvsMatchers)`. */
 export const ipvsMatchers = {
   /** Passes when no rule finds anything at or above `failOn` (default "error"): the stack rules on provisioners, the host rules on IpvsHosts. */
   toPassIpvsPolicy(received: unknown, failOn: RuleLevel = "error"): MatcherResult {

@@ -179,6 +179,7 @@ describe("package entry", () => {
     expect(Object.keys(publicApi).sort()).toEqual(
       [
         "ALIAS_METHODS",
+        "CDK_LIBRARIES",
         "CDK_LIBRARY",
         "CDK_LIBRARY_ENV",
         "CONVERGE_MODES",
@@ -194,6 +195,7 @@ describe("package entry", () => {
         "SCHEDULERS",
         "SCHEDULER_FLAGS",
         "STEP_NAMES",
+        "UPLOAD_STEP",
         "VirtualService",
         "checkHost",
         "checkTerraformPlan",
