@@ -153,6 +153,10 @@ export function importCommand(options: Record<string, string>, io: Io, runner: (
   io.out(
     `imported ${hostName}: ${d.services.length} virtual service(s) (adopt), ${reals} real server(s), ${d.aliases.length} alias(es), ${d.sysctls.length} sysctl(s); wrote ${options.out}${options.ts !== undefined ? ` and ${options.ts}` : ""}`,
   );
+  if (result.shadowed.length > 0) {
+    io.out(`${result.shadowed.length} hand-made rule(s) will match nothing once the first apply has run (its own chains come first); remove them then, while the aliases keep answering:`);
+    for (const r of result.shadowed) io.out(`  ${r.remove}    # ${r.where}`);
+  }
   for (const n of result.notes) io.err(formatNote(n));
   if (result.notes.length > 0) io.err(`${result.notes.length} note(s): review them before the first apply`);
   return result.notes.length > 0 ? 1 : 0;

@@ -68,6 +68,33 @@ export interface ImportResult {
   /** The spec built by the model (what plan, render and the constructs see). */
   readonly desired: DesiredHost;
   readonly notes: readonly ImportNote[];
+  /**
+   * The hand-made nat rules of the imported aliases. The first apply installs the same aliases in
+   * its own chains, jumped to at position 1, so these then match nothing; each comes with the
+   * command that removes it, for the operator to run once the first apply has succeeded.
+   */
+  readonly shadowed: readonly ShadowedRule[];
+}
+
+/** A hand-made rule an imported alias takes over, and how to remove it. */
+export interface ShadowedRule {
+  /** `FILE:LINE` of the rule in the nat dump. */
+  readonly where: string;
+  /** The rule as iptables-save printed it. */
+  readonly text: string;
+  /** `iptables -w -t nat -D CHAIN ...` (ip6tables for IPv6), every word quoted for sh where it needs it. */
+  readonly remove: string;
+}
+
+/** A word as sh reads it: bare when it has only safe characters, else single-quoted. */
+function shWord(word: string): string {
+  return /^[A-Za-z0-9_./:=,+@%-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The command that deletes RULE (an `-A CHAIN ...` line of iptables-save) from its chain. */
+function removalCommand(rule: NatRule, family: AddressFamily): string {
+  const [, chain, ...rest] = rule.words;
+  return [family === "ipv6" ? "ip6tables" : "iptables", "-w", "-t", "nat", "-D", chain, ...rest].map(shWord).join(" ");
 }
 
 /** `not imported: ipvs.txt:3: -A -t 172.16.1.8:80 -s rr --pe sip: ...`. */
@@ -134,6 +161,8 @@ interface AliasCandidate {
   remote: boolean;
   local: boolean;
   readonly lines: DumpLine[];
+  /** The same rules, parsed (for the removal commands). */
+  readonly rules: NatRule[];
   dropped?: boolean;
 }
 
@@ -256,8 +285,9 @@ export function importHost(src: ImportSources): ImportResult {
       if (origin === "remote") same.remote = true;
       else same.local = true;
       same.lines.push(rule.line);
+      same.rules.push(rule);
     } else {
-      aliases.push({ service: target, address, port, method, remote: origin === "remote", local: origin === "local", lines: [rule.line] });
+      aliases.push({ service: target, address, port, method, remote: origin === "remote", local: origin === "local", lines: [rule.line], rules: [rule] });
     }
   }
 
@@ -345,7 +375,11 @@ export function importHost(src: ImportSources): ImportResult {
     }
   }
   notes.sort((a, b) => compareWhere(a.where, b.where));
-  return { spec, desired, notes };
+  const shadowed = aliases
+    .filter((a) => !a.dropped && !a.service.bad)
+    .flatMap((a) => a.rules.map((rule) => ({ where: lineRef(rule.line), text: rule.line.text.trim(), remove: removalCommand(rule, a.service.family) })))
+    .sort((a, b) => compareWhere(a.where, b.where));
+  return { spec, desired, notes, shadowed };
 }
 
 function compareWhere(a: string, b: string): number {

@@ -55,7 +55,15 @@ describe("offline, from saved outputs", () => {
     const spec = JSON.parse(fs.readFileSync(s.out, "utf8"));
     const expected = importHost({ hostName: "lb1", ipvs: IPVS_SAVE, thresholds: THRESHOLDS, nat: NAT_V4 + NAT_V6, sysctls: sysctlDump() });
     expect(spec).toEqual({ hosts: [expected.spec] });
-    expect(r.out).toBe(`imported lb1: 7 virtual service(s) (adopt), 6 real server(s), 3 alias(es), 4 sysctl(s); wrote ${s.out}`);
+    const nat = path.join(s.dir, "nat.txt");
+    expect(r.out.split("\n")).toEqual([
+      `imported lb1: 7 virtual service(s) (adopt), 6 real server(s), 3 alias(es), 4 sysctl(s); wrote ${s.out}`,
+      "4 hand-made rule(s) will match nothing once the first apply has run (its own chains come first); remove them then, while the aliases keep answering:",
+      `  iptables -w -t nat -D PREROUTING -d 172.16.1.8/32 -p tcp -m tcp --dport 1010 -j REDIRECT --to-ports 1000    # ${nat}:9`,
+      `  iptables -w -t nat -D OUTPUT -d 172.16.1.8/32 -p tcp -m tcp --dport 1020 -j DNAT --to-destination 172.16.1.8:1000    # ${nat}:14`,
+      `  iptables -w -t nat -D LB-ALIASES -d 172.16.1.8/32 -p tcp -m tcp --dport 1020 -m comment --comment 'app alias' -j DNAT --to-destination 172.16.1.8:1000    # ${nat}:15`,
+      `  ip6tables -w -t nat -D PREROUTING -d fd00:16::8/128 -p tcp -m tcp --dport 1010 -j DNAT --to-destination '[fd00:16::8]:1000'    # ${nat}:28`,
+    ]);
     const notes = r.err.split("\n");
     expect(notes).toHaveLength(expected.notes.length + 1);
     expect(notes[0]).toBe(formatNote({ ...expected.notes[0], where: expected.notes[0].where.replace(/^nat:/, `${path.join(s.dir, "nat.txt")}:`) }));

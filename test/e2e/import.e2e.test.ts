@@ -4,8 +4,10 @@
  * imported spec deployed with the apply.sh it renders (uploaded and run as the provisioners do).
  * Proven: the import reports the one hand-made rule it cannot express; the deploy changes no IPVS
  * service, real server (thresholds included) or sysctl; the aliased ports answer throughout the
- * deploy (a client loop runs during it) and after; verify.sh is clean; a second apply changes
- * nothing, nat tables included; then a change to the imported spec deploys normally.
+ * deploy (a client loop runs during it) and after; verify.sh is clean; the hand-made alias rules,
+ * now shadowed by ours, are removed with the commands the import printed, clients connecting
+ * throughout; a second apply changes nothing, nat tables included; then a change to the imported
+ * spec deploys normally.
  *
  * The hand-made real server's upper threshold is well above the suite's own traffic: IPVS counts
  * inactive (TIME_WAIT) connections against it, so a lower one (an earlier -x 100) overloads the
@@ -85,6 +87,8 @@ describe("import a hand-made IPVS host, deploy it unchanged, then change it", ()
 
   let before: string;
   let spec: HostSpec;
+  let removals: string[] = [];
+  let firstApplied = false;
 
   test("the hand-made host works: direct port and both aliases round-robin", () => {
     guest.sshOk(
@@ -122,6 +126,13 @@ describe("import a hand-made IPVS host, deploy it unchanged, then change it", ()
     expect(err[0]).toMatch(new RegExp(`^not imported: iptables-save -t nat:\\d+: -A PREROUTING -s ${TOPOLOGY.clientIPv4.replace(/\./g, "\\.")}/32 .*--dport 1030 .*: has matches or options a model alias cannot express: -s ${TOPOLOGY.clientIPv4.replace(/\./g, "\\.")}/32$`));
     expect(err).toHaveLength(2);
     expect(code).toBe(1);
+    // The two hand-made alias rules, each with the command that removes it after the first apply
+    // (a line to paste into a root shell as it is: the rest is a # comment naming the dump line).
+    removals = out.filter((l) => l.startsWith("  ")).map((l) => l.trim());
+    expect(removals).toEqual([
+      `iptables -w -t nat -D PREROUTING -d ${VIP}/32 -p tcp -m tcp --dport 1010 -j REDIRECT --to-ports 1000    # iptables-save -t nat:7`,
+      `iptables -w -t nat -D PREROUTING -d ${VIP}/32 -p tcp -m tcp --dport 1020 -m comment --comment 'hand made' -j DNAT --to-destination ${VIP}:1000    # iptables-save -t nat:8`,
+    ]);
     spec = JSON.parse(fs.readFileSync(specFile, "utf8")).hosts[0];
     expect(spec.virtualServices).toEqual([
       {
@@ -161,6 +172,26 @@ describe("import a hand-made IPVS host, deploy it unchanged, then change it", ()
     expect(guest.sshOk("sh /var/lib/cdktf-ipvs/verify.sh")).toContain("OK: host matches the desired state");
     for (const port of [1000, 1010, 1020]) expect({ port, ok: roundRobins(port) }).toEqual({ port, ok: true });
     expect(guest.sshOk("cat /var/lib/cdktf-ipvs/owned-services")).toBe(`-t ${VIP}:1000\n`);
+    firstApplied = true;
+  });
+
+  test("the hand-made rules the import listed are removed with its commands while clients connect: every connection accepted", () => {
+    // Only once our chains are in place (else removing the rules would take the aliases down).
+    expect({ firstApplied, removals: removals.length }).toEqual({ firstApplied: true, removals: 2 });
+    startTraffic("/root/traffic-removal.log", 20);
+    // Mid-loop, the two printed lines as they are (ours are jumped to first, so the aliases never miss a beat).
+    guest.sshOk(`sleep 4\n${removals.join("\n")}`);
+    const traffic = trafficLines("/root/traffic-removal.log", "traffic-during-removal.txt");
+    expect(traffic).toHaveLength(40);
+    expect(failures(traffic)).toEqual([]);
+    const prerouting = guest.sshOk("iptables -t nat -S PREROUTING").trim().split("\n");
+    expect(prerouting).toEqual([
+      "-P PREROUTING ACCEPT",
+      "-A PREROUTING -m comment --comment cdktf-ipvs -j CDKTF-IPVS-PRE",
+      `-A PREROUTING -s ${TOPOLOGY.clientIPv4}/32 -d ${VIP}/32 -p tcp -m tcp --dport 1030 -j DNAT --to-destination ${VIP}:1000`,
+    ]);
+    for (const port of [1010, 1020]) expect({ port, ok: roundRobins(port) }).toEqual({ port, ok: true });
+    expect(guest.sshOk("sh /var/lib/cdktf-ipvs/verify.sh")).toContain("OK: host matches the desired state");
   });
 
   test("a second apply changes nothing (IPVS, sysctls, nat tables)", () => {

@@ -261,3 +261,32 @@ test("the TypeScript snippet declares the same host through IpvsHost", () => {
   expect(host.desiredState.aliases.map((a) => `${a.address}:${a.port}`)).toEqual(r.desired.aliases.map((a) => `${a.address}:${a.port}`));
   expect(host.desiredState.sysctls).toEqual(r.desired.sysctls.map((s) => ({ ...s })));
 });
+
+describe("hand-made rules the imported aliases shadow, and the commands that remove them", () => {
+  test("given the lab's nat dump, each imported alias's rules are listed with a removal command; rules left out are not", () => {
+    const r = importHost(sources());
+    expect(r.shadowed.map((x) => [x.where, x.remove])).toEqual([
+      ["nat:9", "iptables -w -t nat -D PREROUTING -d 172.16.1.8/32 -p tcp -m tcp --dport 1010 -j REDIRECT --to-ports 1000"],
+      ["nat:14", "iptables -w -t nat -D OUTPUT -d 172.16.1.8/32 -p tcp -m tcp --dport 1020 -j DNAT --to-destination 172.16.1.8:1000"],
+      ["nat:15", "iptables -w -t nat -D LB-ALIASES -d 172.16.1.8/32 -p tcp -m tcp --dport 1020 -m comment --comment 'app alias' -j DNAT --to-destination 172.16.1.8:1000"],
+      ["nat:28", "ip6tables -w -t nat -D PREROUTING -d fd00:16::8/128 -p tcp -m tcp --dport 1010 -j DNAT --to-destination '[fd00:16::8]:1000'"],
+    ]);
+    // Not imported (a note each), so not listed: the -s rule on 1011, the --mark rule on 1030.
+    expect(r.shadowed.some((x) => /--dport 10(11|30) /.test(x.text))).toBe(false);
+  });
+
+  test("a comment with a quote and a $ is one sh word, nothing expanded (read back by sh)", () => {
+    const nat = NAT_V4.replace('--comment "app alias"', `--comment "it's \\$HOME"`);
+    const r = importHost(sources({ nat }));
+    const remove = r.shadowed.find((x) => x.text.includes("LB-ALIASES"))!.remove;
+    expect(remove).toContain(`--comment 'it'\\''s $HOME' -j DNAT`);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { execFileSync } = require("child_process") as typeof import("child_process");
+    const words = execFileSync("sh", ["-c", `for w in ${remove.replace(/^iptables /, "")}; do printf '[%s]' "$w"; done`], { encoding: "utf8", env: { HOME: "/root" } });
+    expect(words).toContain("[--comment][it's $HOME][-j]");
+  });
+
+  test("without aliases, nothing is shadowed", () => {
+    expect(importHost(sources({ nat: "" })).shadowed).toEqual([]);
+  });
+});
