@@ -53,7 +53,7 @@ echo 6.1.0-28-amd64
   // the kernel keeps the order). -Ln lists it with active connection counts from fake/active
   // ("-t VIP:PORT RS:PORT N" lines); each listing ends one connection per real server, unless
   // fake/active.stays exists. With fake/fail-restore present, the next -R applies the first half of
-  // its batch, then fails (and removes the flag).
+  // its batch, then fails (and removes the flag). With fake/fail-ln present, -Ln fails, printing nothing.
   ipvsadm: `#!/bin/sh
 echo "ipvsadm $*" >>"$FAKE_LOG"
 T="$FAKE_ROOT/fake/ipvs"
@@ -62,6 +62,7 @@ case "$*" in
   -Sn) cat "$T" 2>/dev/null || true ;;
   "-Ln --thresholds") : ;;
   -Ln)
+    if [ -f "$FAKE_ROOT/fake/fail-ln" ]; then echo "ipvsadm: injected fault" >&2; exit 1; fi
     touch "$T" "$A"
     awk '
       FILENAME == ARGV[1] { split($0, f, " "); N[f[1] " " f[2] " " f[3]] = f[4]; next }

@@ -82,6 +82,20 @@ describe("graceful drain", () => {
     expect(table(host)).not.toContain(`${VIP}:1002`);
   });
 
+  test("when ipvsadm -Ln fails during a drain, nothing is deleted: the step fails, named, and is rolled back", () => {
+    const host = syncedHost(seedWith([1001, 1002], 10));
+    fake(host, "active", `-t ${VIP}:1000 ${VIP}:1002 2\n`);
+    fake(host, "fail-ln");
+
+    const r = applyRun(host, seedWith([1001], 10));
+
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("ipvsadm -Ln failed while draining");
+    // Weight back to 1, the server still there: an empty listing did not read as "drained".
+    expect(table(host)).toContain(`-a -t ${VIP}:1000 -r ${VIP}:1002 -m -w 1`);
+    expect(batches(host).flat()).not.toContain(`-d -t ${VIP}:1000 -r ${VIP}:1002`);
+  });
+
   test("control: drainTimeoutSeconds 0 deletes at once, without looking at connections", () => {
     const host = syncedHost(seedWith([1001, 1002], 0));
     fake(host, "active", `-t ${VIP}:1000 ${VIP}:1002 2\n`);

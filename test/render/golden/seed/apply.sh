@@ -1117,14 +1117,16 @@ drain_split() {
 }
 
 # ipvs_active_connections: "SERVICE-KEY TAB REAL-SERVER TAB ACTIVE" for every real server, from one
-# `ipvsadm -Ln` (keys in the -Sn form the diff uses: -t 172.16.1.8:1000, -f 7 -6...).
+# `ipvsadm -Ln` (keys in the -Sn form the diff uses: -t 172.16.1.8:1000, -f 7 -6...). Fails when
+# ipvsadm does: through a pipe its status would be lost, and an empty listing reads as "drained".
 ipvs_active_connections() {
-  ipvsadm -Ln | awk -v OFS="$TAB" '
+  ipvsadm -Ln >"$TMP/ipvs.listing" || return 1
+  awk -v OFS="$TAB" '
     $1 == "TCP" { svc = "-t " $2; next }
     $1 == "UDP" { svc = "-u " $2; next }
     $1 == "SCTP" { svc = "--sctp-service " $2; next }
     $1 == "FWM" { svc = "-f " $2 ($3 == "IPv6" ? " -6" : ""); next }
-    $1 == "->" && svc != "" && $5 ~ /^[0-9]+$/ { print svc, $2, $5 }'
+    $1 == "->" && svc != "" && $5 ~ /^[0-9]+$/ { print svc, $2, $5 }' "$TMP/ipvs.listing"
 }
 
 # drain_log wait|over WAITED: one log line per real server of $TMP/drain.state (wait: those still
@@ -1142,7 +1144,8 @@ drain_log() {
 drain_wait() {
   [ -s "$1" ] || return 0
   drain_started=$(date +%s)
-  drain_reported=0
+  # As if the last report was one period ago: the first poll reports, even when it comes a second late.
+  drain_reported=$((-DRAIN_REPORT_SECONDS))
   drain_total=$(grep -c . "$1")
   while :; do
     drain_waited=$(($(date +%s) - drain_started))
@@ -1156,7 +1159,7 @@ drain_wait() {
         print state, $1, $2, n, $3
       }' "$TMP/drain.active" "$1" >"$TMP/drain.state"
     if ! grep -q '^wait' "$TMP/drain.state"; then break; fi
-    if [ "$drain_waited" -eq 0 ] || [ $((drain_waited - drain_reported)) -ge "$DRAIN_REPORT_SECONDS" ]; then
+    if [ $((drain_waited - drain_reported)) -ge "$DRAIN_REPORT_SECONDS" ]; then
       drain_reported=$drain_waited
       drain_log wait "$drain_waited"
     fi
@@ -1329,7 +1332,7 @@ rollback_on_failure() {
 }
 
 # cdktf-ipvs-desired-state: {"name":"lb1","path":"spec.hosts[0]","services":[{"name":"app","family":"ipv4","scheduler":"rr","schedulerFlags":[],"realServers":[{"address":"172.16.1.8","port":1001,"forwarding":"masquerade","weight":1,"upperThreshold":0,"lowerThreshold":0,"path":"spec.hosts[0].virtualServices[0].realServers[0]"},{"address":"172.16.1.8","port":1002,"forwarding":"masquerade","weight":1,"upperThreshold":0,"lowerThreshold":0,"path":"spec.hosts[0].virtualServices[0].realServers[1]"}],"drainTimeoutSeconds":60,"path":"spec.hosts[0].virtualServices[0]","kind":"address","protocol":"tcp","address":"172.16.1.8","port":1000}],"aliases":[{"service":"app","protocol":"tcp","family":"ipv4","address":"172.16.1.8","port":1010,"method":"redirect","targetAddress":"172.16.1.8","targetPort":1000,"remoteClients":true,"localClients":false,"path":"spec.hosts[0].virtualServices[0].aliases[0]"},{"service":"app","protocol":"tcp","family":"ipv4","address":"172.16.1.8","port":1020,"method":"dnat","targetAddress":"172.16.1.8","targetPort":1000,"remoteClients":true,"localClients":false,"path":"spec.hosts[0].virtualServices[0].aliases[1]"}],"modules":[{"name":"ip_vs","reason":"IPVS itself"},{"name":"ip_vs_rr","reason":"scheduler rr"},{"name":"nf_conntrack","reason":"connection tracking for masquerade and aliases"}],"sysctls":[{"key":"net.ipv4.vs.conntrack","value":"1","reason":"aliases reach IPVS through iptables nat; IPVS must keep their conntrack entries"},{"key":"net.ipv4.vs.expire_nodest_conn","value":"1","reason":"on by default for a host with virtual services (expireNodestConn: false leaves it alone): connections to a removed real server are ended at once instead of hanging until the client times out"},{"key":"net.ipv4.vs.expire_quiescent_template","value":"1","reason":"on by default for a host with virtual services (expireQuiescentTemplate: false leaves it alone): persistent clients of a drained (weight 0) real server move to another server"}],"unsafeSysctls":[],"drainTimeoutSeconds":60}
-SCRIPT_ID=35dc7bf2d8d38b26a196d1612ded8b8a65543ee091018c6e6b1a4c7ab2f3d1fd
+SCRIPT_ID=f84d5f94e9ce0e35181ab1ca185baa5b248dffb981b92283b438773ab9793fd1
 CHANGES=0
 FILE_N=0
 

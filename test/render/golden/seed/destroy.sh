@@ -605,14 +605,16 @@ drain_split() {
 }
 
 # ipvs_active_connections: "SERVICE-KEY TAB REAL-SERVER TAB ACTIVE" for every real server, from one
-# `ipvsadm -Ln` (keys in the -Sn form the diff uses: -t 172.16.1.8:1000, -f 7 -6...).
+# `ipvsadm -Ln` (keys in the -Sn form the diff uses: -t 172.16.1.8:1000, -f 7 -6...). Fails when
+# ipvsadm does: through a pipe its status would be lost, and an empty listing reads as "drained".
 ipvs_active_connections() {
-  ipvsadm -Ln | awk -v OFS="$TAB" '
+  ipvsadm -Ln >"$TMP/ipvs.listing" || return 1
+  awk -v OFS="$TAB" '
     $1 == "TCP" { svc = "-t " $2; next }
     $1 == "UDP" { svc = "-u " $2; next }
     $1 == "SCTP" { svc = "--sctp-service " $2; next }
     $1 == "FWM" { svc = "-f " $2 ($3 == "IPv6" ? " -6" : ""); next }
-    $1 == "->" && svc != "" && $5 ~ /^[0-9]+$/ { print svc, $2, $5 }'
+    $1 == "->" && svc != "" && $5 ~ /^[0-9]+$/ { print svc, $2, $5 }' "$TMP/ipvs.listing"
 }
 
 # drain_log wait|over WAITED: one log line per real server of $TMP/drain.state (wait: those still
@@ -630,7 +632,8 @@ drain_log() {
 drain_wait() {
   [ -s "$1" ] || return 0
   drain_started=$(date +%s)
-  drain_reported=0
+  # As if the last report was one period ago: the first poll reports, even when it comes a second late.
+  drain_reported=$((-DRAIN_REPORT_SECONDS))
   drain_total=$(grep -c . "$1")
   while :; do
     drain_waited=$(($(date +%s) - drain_started))
@@ -644,7 +647,7 @@ drain_wait() {
         print state, $1, $2, n, $3
       }' "$TMP/drain.active" "$1" >"$TMP/drain.state"
     if ! grep -q '^wait' "$TMP/drain.state"; then break; fi
-    if [ "$drain_waited" -eq 0 ] || [ $((drain_waited - drain_reported)) -ge "$DRAIN_REPORT_SECONDS" ]; then
+    if [ $((drain_waited - drain_reported)) -ge "$DRAIN_REPORT_SECONDS" ]; then
       drain_reported=$drain_waited
       drain_log wait "$drain_waited"
     fi
