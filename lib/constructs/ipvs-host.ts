@@ -545,17 +545,11 @@ export class IpvsHost extends Construct {
    */
   static fromSpec(scope: Construct, id: string, spec: HostSpec, props: IpvsHostProps): IpvsHost {
     const hostPath = [scope.node.path, id.replace(/\//g, "--")].filter((x) => x !== "").join("/");
+    const fromSpecEntry = hostSettingsOf(spec);
     const merged: IpvsHostProps = {
       ...props,
       hostName: props?.hostName ?? spec?.name,
-      conntrack: props?.conntrack ?? spec?.conntrack,
-      expireNodestConn: props?.expireNodestConn ?? spec?.expireNodestConn,
-      expireQuiescentTemplate: props?.expireQuiescentTemplate ?? spec?.expireQuiescentTemplate,
-      drainTimeoutSeconds: props?.drainTimeoutSeconds ?? spec?.drainTimeoutSeconds,
-      // Copied only when well-formed; anything else goes to the model as it is, to be reported.
-      localAddresses: props?.localAddresses ?? (Array.isArray(spec?.localAddresses) ? [...spec.localAddresses] : spec?.localAddresses),
-      sysctls: props?.sysctls ?? (isPlainObject(spec?.sysctls) ? { ...spec.sysctls } : spec?.sysctls),
-      unsafeSysctls: props?.unsafeSysctls ?? spec?.unsafeSysctls,
+      ...Object.fromEntries(HOST_SETTING_KEYS.map((k) => [k, props?.[k] ?? fromSpecEntry[k]])),
     };
     const issues: ModelIssue[] = checkHostProps(hostPath, props);
     if (issues.length === 0) {
@@ -575,13 +569,7 @@ export class IpvsHost extends Construct {
     const effective: HostSpec = {
       ...spec,
       name: merged.hostName as string,
-      conntrack: merged.conntrack,
-      expireNodestConn: merged.expireNodestConn,
-      expireQuiescentTemplate: merged.expireQuiescentTemplate,
-      drainTimeoutSeconds: merged.drainTimeoutSeconds,
-      localAddresses: merged.localAddresses,
-      sysctls: merged.sysctls,
-      unsafeSysctls: merged.unsafeSysctls,
+      ...hostSettingsOf(merged),
       // A bad connection is reported once, as connection.*, not again as ssh.*.
       ...(fromConnection ? { ssh: fromConnection } : {}),
     };
@@ -677,13 +665,7 @@ export class IpvsHost extends Construct {
     const spec: HostSpec = {
       name: this.props.hostName ?? this.node.id,
       virtualServices: this.services.map((s) => s.toSpec()),
-      conntrack: this.props.conntrack,
-      expireNodestConn: this.props.expireNodestConn,
-      expireQuiescentTemplate: this.props.expireQuiescentTemplate,
-      drainTimeoutSeconds: this.props.drainTimeoutSeconds,
-      localAddresses: this.props.localAddresses,
-      sysctls: this.props.sysctls,
-      unsafeSysctls: this.props.unsafeSysctls,
+      ...hostSettingsOf(this.props),
       ...sshSpecOf(this.props.connection),
     };
     return spec;
@@ -951,7 +933,23 @@ function checkServiceId(host: IpvsHost, id: string, props: VirtualServiceProps):
   return issues;
 }
 
-const HOST_PROP_KEYS = ["connection", "engine", "hostName", "conntrack", "expireNodestConn", "expireQuiescentTemplate", "drainTimeoutSeconds", "localAddresses", "sysctls", "unsafeSysctls", "converge"];
+/** The host-level settings IpvsHostProps and a spec's host entry share, under the same names. */
+const HOST_SETTING_KEYS = ["conntrack", "expireNodestConn", "expireQuiescentTemplate", "drainTimeoutSeconds", "localAddresses", "sysctls", "unsafeSysctls"] as const;
+type HostSettings = Pick<HostSpec, (typeof HOST_SETTING_KEYS)[number]>;
+
+/**
+ * The shared settings of SOURCE (props or a spec entry), every key present. Arrays and objects
+ * are copied only when well-formed; anything else goes to the model as it is, to be reported.
+ */
+function hostSettingsOf(source: HostSettings | undefined): HostSettings {
+  const copy = (k: (typeof HOST_SETTING_KEYS)[number]) => {
+    const v = source?.[k];
+    return Array.isArray(v) ? [...v] : isPlainObject(v) ? { ...v } : v;
+  };
+  return Object.fromEntries(HOST_SETTING_KEYS.map((k) => [k, copy(k)])) as HostSettings;
+}
+
+const HOST_PROP_KEYS: readonly string[] = ["connection", "engine", "hostName", ...HOST_SETTING_KEYS, "converge"];
 const CONNECTION_KEYS = ["host", "user", "port", "privateKeyPath", "agent", "hostKey", "timeout", "become", "bastion"];
 
 const HOST_KEY_TYPES = [
