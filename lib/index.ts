@@ -40,6 +40,7 @@ export {
   type VirtualServiceSpec,
   type SshSpec,
   type HostSpec,
+  type HostSettings,
   type IpvsSpec,
 } from "./model/spec";
 

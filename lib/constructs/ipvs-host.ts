@@ -8,6 +8,7 @@ import { Construct, IValidation } from "constructs";
 import {
   AliasSpec,
   DesiredHost,
+  HostSettings,
   HostSpec,
   IpvsModelError,
   ModelIssue,
@@ -163,7 +164,7 @@ export interface SshBastionProps {
 }
 
 /** Props of an {@link IpvsHost}: how to reach the machine and the host-wide settings. */
-export interface IpvsHostProps {
+export interface IpvsHostProps extends HostSettings {
   /** How Terraform reaches the load balancer. */
   readonly connection: SshConnectionProps;
   /**
@@ -177,49 +178,6 @@ export interface IpvsHostProps {
    * @default the construct id
    */
   readonly hostName?: string;
-  /**
-   * Keep net.ipv4.vs.conntrack=1. Cannot be false while the host has an alias.
-   * @default true when the host has an alias, otherwise not managed
-   */
-  readonly conntrack?: boolean;
-  /**
-   * Keep net.ipv4.vs.expire_nodest_conn=1, so connections to a removed real server are ended
-   * instead of hanging (see HostSpec.expireNodestConn). false leaves the sysctl alone.
-   * @default true: set when the host has any virtual service
-   */
-  readonly expireNodestConn?: boolean;
-  /**
-   * Keep net.ipv4.vs.expire_quiescent_template=1, so persistent clients of a drained real server
-   * move to another one (see HostSpec.expireQuiescentTemplate). false leaves the sysctl alone.
-   * @default true: set when the host has any virtual service
-   */
-  readonly expireQuiescentTemplate?: boolean;
-  /**
-   * How long a deploy lets a removed TCP/SCTP real server drain (weight 0, then deleted when its
-   * active connections have ended or after this many seconds), for services that do not set
-   * their own and for services removed from the stack. 0 deletes at once. 0–86400.
-   * @default 60
-   */
-  readonly drainTimeoutSeconds?: number;
-  /**
-   * The host's own addresses besides its service addresses; masquerading to any other address
-   * turns on IP forwarding.
-   * @default none
-   */
-  readonly localAddresses?: readonly string[];
-  /**
-   * Further sysctls, e.g. `{ "net.ipv4.vs.expire_nodest_conn": 1 }`.
-   * @default none
-   */
-  readonly sysctls?: Readonly<Record<string, string | number>>;
-  /**
-   * Opt in to sysctls outside the load-balancer allowlist (see HostSpec.unsafeSysctls for the
-   * list); without it such keys are refused. The scripts run as root, so only set this when you
-   * own every declaration that reaches the host. Each key accepted this way is listed in
-   * desiredState.unsafeSysctls and reported by the policy checks, so the choice stays visible.
-   * @default false
-   */
-  readonly unsafeSysctls?: boolean;
   /**
    * When the host is converged. "on-change": a step runs when what it makes true changed, so a
    * deploy with no change in the stack does not look at the host (drift stays until
@@ -935,7 +893,9 @@ function checkServiceId(host: IpvsHost, id: string, props: VirtualServiceProps):
 
 /** The host-level settings IpvsHostProps and a spec's host entry share, under the same names. */
 const HOST_SETTING_KEYS = ["conntrack", "expireNodestConn", "expireQuiescentTemplate", "drainTimeoutSeconds", "localAddresses", "sysctls", "unsafeSysctls"] as const;
-type HostSettings = Pick<HostSpec, (typeof HOST_SETTING_KEYS)[number]>;
+// Every key of HostSettings is listed: a setting added there without its key here fails to compile.
+const ALL_SETTINGS_LISTED: [Exclude<keyof HostSettings, (typeof HOST_SETTING_KEYS)[number]>] extends [never] ? true : never = true;
+void ALL_SETTINGS_LISTED;
 
 /**
  * The shared settings of SOURCE (props or a spec entry), every key present. Arrays and objects

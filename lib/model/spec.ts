@@ -184,12 +184,11 @@ export interface SshSpec {
   readonly port?: number;
 }
 
-/** One load-balancer host: its virtual services and the kernel settings it needs (IpvsHost.fromSpec takes one). */
-export interface HostSpec {
-  /** Name of the load-balancer host; used for output folders. [A-Za-z0-9_.-], 1–63 chars. */
-  readonly name: string;
-  /** Virtual services on this host. */
-  readonly virtualServices?: readonly VirtualServiceSpec[];
+/**
+ * The kernel settings of a load-balancer host, the same in a spec's host entry (HostSpec) and in
+ * IpvsHostProps.
+ */
+export interface HostSettings {
   /**
    * Keep net.ipv4.vs.conntrack=1 on this host. Aliases need it, so it cannot be false while the
    * host has an alias.
@@ -213,6 +212,14 @@ export interface HostSpec {
    * @default true: set to 1 when the host has any virtual service
    */
   readonly expireQuiescentTemplate?: boolean;
+  /**
+   * How long a deploy lets a removed TCP/SCTP real server drain (weight 0, then deleted once its
+   * active connections have ended or after this many seconds), for services that do not set their
+   * own (VirtualServiceSpec.drainTimeoutSeconds) and for services removed from the host. 0
+   * deletes at once. 0–86400.
+   * @default 60
+   */
+  readonly drainTimeoutSeconds?: number;
   /**
    * The host's own addresses besides its service addresses. Real servers at other addresses are
    * on other hosts, and masquerading to them needs IP forwarding.
@@ -238,6 +245,14 @@ export interface HostSpec {
    * @default false
    */
   readonly unsafeSysctls?: boolean;
+}
+
+/** One load-balancer host: its virtual services and the kernel settings it needs (IpvsHost.fromSpec takes one). */
+export interface HostSpec extends HostSettings {
+  /** Name of the load-balancer host; used for output folders. [A-Za-z0-9_.-], 1–63 chars. */
+  readonly name: string;
+  /** Virtual services on this host. */
+  readonly virtualServices?: readonly VirtualServiceSpec[];
   /**
    * How Terraform / the CLI reaches this host over SSH. When given with an IP address, a TCP
    * virtual service or remote-clients alias on that address and port is refused (it would take
@@ -246,12 +261,6 @@ export interface HostSpec {
    * @default not known (no lockout check)
    */
   readonly ssh?: SshSpec;
-  /**
-   * Drain timeout, in seconds, of services that do not set their own, and of services removed from
-   * the spec (see VirtualServiceSpec.drainTimeoutSeconds). 0–86400.
-   * @default 60
-   */
-  readonly drainTimeoutSeconds?: number;
 }
 
 /** The spec.json format the CLI reads: every load-balancer host. */
