@@ -217,27 +217,38 @@ describe("import a hand-made IPVS host, deploy it unchanged, then change it", ()
   });
 
   test("kernel fact: an upper threshold counts inactive (TIME_WAIT) connections, so a burst of short ones overloads the server", () => {
-    const thresholds = (upper: number, lower: number): HostSpec => ({
+    // A new service (1100), so the real servers' counts start at 0 (the suite's earlier traffic
+    // is still in TIME_WAIT on 1000's): 1002 with thresholds 20/5, 1001 without.
+    const withBurstService: HostSpec = {
       ...spec,
-      virtualServices: spec.virtualServices!.map((s) => ({
-        ...s,
-        realServers: s.realServers!.map((r) => (r.port === 1002 ? { ...r, upperThreshold: upper, lowerThreshold: lower } : r)),
-      })),
-    });
-    deploy(scriptsOf(thresholds(20, 5)));
-    // 40 short connections, each closed at once: none stays active, yet 1002 stops being chosen.
-    const answers = connectN(guest, VIP, 1000, 40);
+      virtualServices: [
+        ...spec.virtualServices!,
+        {
+          name: "burst",
+          address: VIP,
+          port: 1100,
+          scheduler: "rr",
+          realServers: [
+            { address: VIP, port: 1001, forwarding: "masquerade" },
+            { address: VIP, port: 1002, forwarding: "masquerade", upperThreshold: 20, lowerThreshold: 5 },
+          ],
+        },
+      ],
+    };
+    expect(deploy(scriptsOf(withBurstService))).toMatch(/applied \d+ IPVS change\(s\)/);
+    expect(guest.sshOk(`ipvsadm -Ln --thresholds -t ${VIP}:1100`)).toMatch(new RegExp(`-> ${VIP.replace(/\./g, "\\.")}:1002\\s+20\\s+5\\s`));
+    // 60 short connections, each closed at once: round-robin until 1002 holds 20, none of them
+    // active, then 1001 only, because 20 inactive ones reach the upper threshold.
+    const answers = connectN(guest, VIP, 1100, 60);
     expect(answers.filter((a) => !/^port-100[12]$/.test(a))).toEqual([]);
-    expect(answers.slice(-10)).toEqual(Array(10).fill("port-1001"));
-    const [active, inactive] = guest
-      .sshOk(`ipvsadm -Ln -t ${VIP}:1000 | awk '$2 == "${VIP}:1002" { print $5, $6 }'`)
-      .trim()
-      .split(" ")
-      .map(Number);
-    expect(active).toBe(0);
-    expect(inactive).toBeGreaterThanOrEqual(20);
-    // The control: the thresholds put back (an edit clears the overload flag), 1002 is chosen again.
-    deploy(scriptsOf(spec));
+    expect(answers.filter((a) => a === "port-1002")).toHaveLength(20);
+    expect(answers.slice(-20)).toEqual(Array(20).fill("port-1001"));
+    const counts = guest.sshOk(`ipvsadm -Ln -t ${VIP}:1100 | awk '$1 == "->" && $2 ~ /:100[12]$/ { print $2, $5, $6 }'`).trim().split("\n");
+    expect(counts).toEqual([`${VIP}:1001 0 40`, `${VIP}:1002 0 20`]);
+    // The control, same moment: service 1000's 1002 (upper threshold 5000) still takes its turn.
     expect(roundRobins(1000)).toBe(true);
+    // Back to the imported spec: the burst service goes (nothing active to drain), verify is clean.
+    expect(deploy(scriptsOf(spec))).toContain(`DEL_SERVICE -t ${VIP}:1100`);
+    expect(guest.sshOk("sh /var/lib/cdktf-ipvs/verify.sh")).toContain("OK: host matches the desired state");
   });
 });
