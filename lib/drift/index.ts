@@ -66,9 +66,11 @@ export class SshRunner implements HostRunner {
     const sshArgs = [...sshOptions(t)];
     if (t.jump) {
       // ProxyCommand rather than -J: -J would not use our identity file for the jump host. ssh runs
-      // the command with the user's shell, so every word is quoted; %h/%p are ssh's own escapes.
+      // the command with the user's shell, so every word is quoted, and expands % tokens first, so
+      // a % of ours is doubled; %h:%p is ssh's own (the target's host and port).
       const jump = { ...t.jump, identityFile: t.identityFile, noHostKeyCheck: t.noHostKeyCheck };
-      const proxy = [this.program, ...sshOptions(jump), "-W", "%h:%p", `${jump.user ?? "root"}@${jump.host}`].map((w) => (w === "%h:%p" ? w : shQuote(w))).join(" ");
+      const words = [this.program, ...sshOptions(jump), "-W", "%h:%p", `${jump.user ?? "root"}@${jump.host}`];
+      const proxy = words.map((w) => (w === "%h:%p" ? w : shQuote(w.replace(/%/g, "%%")))).join(" ");
       sshArgs.push("-o", `ProxyCommand=${proxy}`);
     }
     // ssh hands the remote shell one command line: the arguments are quoted for it.

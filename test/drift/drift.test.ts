@@ -288,6 +288,8 @@ describe("SshRunner passes arguments to sh -s, quoted for the remote shell", () 
     const r = new SshRunner(target, ssh).run("x");
     const proxy = `[ProxyCommand='${ssh}' '-p' '2200' '-o' 'BatchMode=yes' '-o' 'ConnectTimeout=15' '-i' '/keys/it'\\''s' '-o' 'StrictHostKeyChecking=no' '-o' 'UserKnownHostsFile=/dev/null' '-o' 'LogLevel=ERROR' '-W' %h:%p 'ops@bastion.example']`;
     expect(r.stdout).toContain(`[-o]${proxy}[root@10.0.0.5][sh -s]`);
+    // ssh expands % tokens in a ProxyCommand: a % of ours is doubled, so it reaches the jump hop as it is.
+    expect(new SshRunner({ ...target, identityFile: "/keys/100%.key" }, ssh).run("x").stdout).toContain("'-i' '/keys/100%%.key'");
     // Without jump, no ProxyCommand.
     expect(new SshRunner({ host: "h" }, ssh).run("x").stdout).not.toContain("ProxyCommand");
   });
