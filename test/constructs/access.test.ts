@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { App, TerraformStack, TerraformVariable, Testing } from "cdktf";
 import { IpvsHost, IpvsHostProps, SshConnectionProps } from "../../lib/constructs";
-import { IpvsModelError, ModelIssue, buildDesiredHost } from "../../lib/model";
+import { buildDesiredHost } from "../../lib/model";
 import { STEP_NAMES, planHost, sha256 } from "../../lib/plan";
 import { checkTerraformPlan } from "../../lib/policy";
 import { checkStack } from "../../lib/policy/stack";
@@ -32,21 +32,12 @@ import { StackCommand, buildStackModel, readTerraformConfiguration, resourceStep
 import { parseShell } from "../../lib/words";
 import { seedHost } from "../fixtures";
 import { requireTerraform, tempDir, tfOk } from "./terraform";
+import { modelIssues } from "../model-issues";
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const SUDO = { become: "sudo" } as const;
 const H = (c: string) => c.repeat(64);
-
-function issuesOf(build: () => unknown): ModelIssue[] {
-  try {
-    build();
-  } catch (e) {
-    if (e instanceof IpvsModelError) return [...e.issues];
-    throw e;
-  }
-  throw new Error("expected an IpvsModelError, but nothing was thrown");
-}
 
 function hostWith(connection: Record<string, unknown>, props: Partial<IpvsHostProps> = {}): () => IpvsHost {
   return () => new IpvsHost(new TerraformStack(Testing.app(), "s"), "lb1", { engine: "terraform_data", ...props, connection: { host: "10.0.0.1", ...connection } as unknown as SshConnectionProps });
@@ -82,19 +73,19 @@ const ED = (() => {
 
 describe("connection.become and connection.bastion are validated like the other connection props", () => {
   test("become: only sudo", () => {
-    const issues = issuesOf(hostWith({ user: "deploy", become: "su" }));
+    const issues = modelIssues(hostWith({ user: "deploy", become: "su" }));
     expect(issues.map((i) => `${i.path}: ${i.message}`)).toEqual(['s/lb1: connection.become "su" is not a way to become root; allowed: sudo (leave it out when connection.user is root)']);
     expect(() => hostWith({ user: "deploy", become: "sudo" })()).not.toThrow();
   });
 
   test("become and bastion are known connection props (the allowed list names them)", () => {
-    expect(issuesOf(hostWith({ sudo: true }))[0].message).toBe(
+    expect(modelIssues(hostWith({ sudo: true }))[0].message).toBe(
       "connection.sudo <redacted> is not a known connection prop; allowed: host, user, port, privateKeyPath, agent, hostKey, timeout, become, bastion",
     );
   });
 
   test("every bad bastion prop is reported, each with the prop, the value and what is allowed", () => {
-    const issues = issuesOf(hostWith({ bastion: { host: "bad host!", port: 0, user: "Root", agent: "yes", hostKey: "ssh-ed25519 AAAA${x}", jump: 1 } }));
+    const issues = modelIssues(hostWith({ bastion: { host: "bad host!", port: 0, user: "Root", agent: "yes", hostKey: "ssh-ed25519 AAAA${x}", jump: 1 } }));
     expect(issues.map((i) => `${i.path} ${i.prop}: ${i.message}`)).toEqual([
       "s/lb1 connection.bastion.jump: connection.bastion.jump <redacted> is not a known bastion prop; allowed: host, port, user, privateKeyPath, hostKey, agent",
       expect.stringMatching(/^s\/lb1 connection.bastion.host: connection.bastion.host "bad host!" is not/),
@@ -106,34 +97,34 @@ describe("connection.become and connection.bastion are validated like the other 
   });
 
   test("a bastion needs a host, and must be an object (its value is never shown)", () => {
-    expect(issuesOf(hostWith({ bastion: { port: 22 } }))[0].message).toBe("connection.bastion.host undefined is missing; give the address of the bastion Terraform connects through");
-    const notObject = issuesOf(hostWith({ bastion: "-----BEGIN OPENSSH PRIVATE KEY-----" }));
+    expect(modelIssues(hostWith({ bastion: { port: 22 } }))[0].message).toBe("connection.bastion.host undefined is missing; give the address of the bastion Terraform connects through");
+    const notObject = modelIssues(hostWith({ bastion: "-----BEGIN OPENSSH PRIVATE KEY-----" }));
     expect(notObject[0].message).toMatch(/^connection.bastion <redacted> is not an object; expected \{ host, port\?, user\?, privateKeyPath\?, hostKey\?, agent\? \}$/);
     expect(JSON.stringify(notObject)).not.toContain("BEGIN");
   });
 
   test("the key-text checks apply to the bastion's key path, redacted, naming bastion.privateKeyPath", () => {
     const keyText = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA";
-    const issues = issuesOf(hostWith({ bastion: { host: "10.0.0.2", privateKeyPath: keyText } }));
+    const issues = modelIssues(hostWith({ bastion: { host: "10.0.0.2", privateKeyPath: keyText } }));
     expect(issues).toHaveLength(1);
     expect(issues[0]).toMatchObject({ path: "s/lb1", prop: "connection.bastion.privateKeyPath", value: "<redacted>" });
     expect(issues[0].message).toMatch(/^connection.bastion.privateKeyPath <redacted> holds key text, not a path;.*give bastion.privateKeyPath/);
     expect(JSON.stringify(issues)).not.toContain("b3BlbnNzaC1rZXktdjE");
-    expect(issuesOf(hostWith({ bastion: { host: "10.0.0.2", privateKeyPath: "/k/\u0007" } }))[0].message).toBe(
+    expect(modelIssues(hostWith({ bastion: { host: "10.0.0.2", privateKeyPath: "/k/\u0007" } }))[0].message).toBe(
       "connection.bastion.privateKeyPath <redacted> contains control characters or unpaired surrogates; allowed: a path of printable characters",
     );
-    expect(issuesOf(hostWith({ bastion: { host: "10.0.0.2", privateKeyPath: `/${"k".repeat(4096)}` } }))[0].message).toMatch(/is 4097 characters long/);
+    expect(modelIssues(hostWith({ bastion: { host: "10.0.0.2", privateKeyPath: `/${"k".repeat(4096)}` } }))[0].message).toMatch(/is 4097 characters long/);
   });
 
   test("a bastion key given as text (bastion.privateKey) is refused and never shown", () => {
-    const issues = issuesOf(hostWith({ bastion: { host: "10.0.0.2", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----" } }));
+    const issues = modelIssues(hostWith({ bastion: { host: "10.0.0.2", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----" } }));
     expect(issues.map((i) => [i.prop, i.value])).toEqual([["connection.bastion.privateKey", "<redacted>"]]);
     expect(issues[0].message).toMatch(/is not supported: the key would be stored in Terraform state/);
     expect(JSON.stringify(issues)).not.toContain("BEGIN");
   });
 
   test("Terraform has one agent switch: bastion.agent may not contradict connection.agent", () => {
-    expect(issuesOf(hostWith({ agent: false, privateKeyPath: "/k", bastion: { host: "10.0.0.2", agent: true } }))[0].message).toBe(
+    expect(modelIssues(hostWith({ agent: false, privateKeyPath: "/k", bastion: { host: "10.0.0.2", agent: true } }))[0].message).toBe(
       "connection.bastion.agent true contradicts connection.agent false: Terraform has one agent setting for both hops; give it once",
     );
     expect(() => hostWith({ agent: true, bastion: { host: "10.0.0.2", agent: true } })()).not.toThrow();
@@ -148,7 +139,7 @@ describe("connection.become and connection.bastion are validated like the other 
     at("viaA", { host: "10.0.0.2" });
     at("viaB", { host: "10.0.0.3" });
     at("viaA2", { host: "10.0.0.2", port: 2222 });
-    expect(issuesOf(() => at("again", { host: "10.0.0.2", port: 22 })).map((i) => i.message)).toEqual([
+    expect(modelIssues(() => at("again", { host: "10.0.0.2", port: 22 })).map((i) => i.message)).toEqual([
       'connection.host "127.0.0.1" port 22 through bastion 10.0.0.2:22 is already managed by s/viaA; declare one IpvsHost per machine (both would own the same chains, files and IPVS services)',
     ]);
   });

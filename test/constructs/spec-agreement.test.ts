@@ -5,20 +5,11 @@
  */
 import { TerraformStack, TerraformVariable, Testing } from "cdktf";
 import { IpvsHost, IpvsHostProps } from "../../lib/constructs";
-import { HostSpec, IpvsModelError, ModelIssue, buildDesiredSpec } from "../../lib/model";
+import { HostSpec, buildDesiredSpec } from "../../lib/model";
+import { modelIssues } from "../model-issues";
 
 function newStack(id = "s"): TerraformStack {
   return new TerraformStack(Testing.app(), id);
-}
-
-function issuesOf(build: () => unknown): ModelIssue[] {
-  try {
-    build();
-  } catch (e) {
-    if (e instanceof IpvsModelError) return [...e.issues];
-    throw e;
-  }
-  throw new Error("expected an IpvsModelError, but nothing was thrown");
 }
 
 const connection = { host: "10.0.0.1" };
@@ -57,7 +48,7 @@ describe("SSH lockout: a service or alias cannot take over the endpoint Terrafor
   test("fromSpec refuses a spec whose service is the SSH endpoint before creating anything", () => {
     const stack = newStack();
     const spec: HostSpec = { name: "lb1", virtualServices: [{ name: "ssh", address: "10.0.0.1", port: 22 }] };
-    const issues = issuesOf(() => IpvsHost.fromSpec(stack, "lb", spec, { connection }));
+    const issues = modelIssues(() => IpvsHost.fromSpec(stack, "lb", spec, { connection }));
     expect(issues.map((i) => i.path)).toEqual(["s/lb.virtualServices[0]"]);
     expect(issues[0].message).toMatch(/is the SSH endpoint Terraform uses/);
     expect(stack.node.tryFindChild("lb")).toBeUndefined();
@@ -67,7 +58,7 @@ describe("SSH lockout: a service or alias cannot take over the endpoint Terrafor
 describe("IpvsHost.fromSpec agrees with the CLI", () => {
   test("an ssh entry in the spec must agree with the connection", () => {
     const spec: HostSpec = { name: "lb1", ssh: { host: "10.0.0.2" } };
-    expect(issuesOf(() => IpvsHost.fromSpec(newStack(), "lb", spec, { connection })).map((i) => `${i.path}: ${i.message}`)).toEqual([
+    expect(modelIssues(() => IpvsHost.fromSpec(newStack(), "lb", spec, { connection })).map((i) => `${i.path}: ${i.message}`)).toEqual([
       's/lb: ssh {"host":"10.0.0.2"} contradicts connection 10.0.0.1 port 22, which is where Terraform connects; make them agree or leave ssh out of the spec',
     ]);
     expect(() => IpvsHost.fromSpec(newStack(), "lb", { name: "lb1", ssh: { host: "10.0.0.1", port: 22 } }, { connection })).not.toThrow();
@@ -81,7 +72,7 @@ describe("IpvsHost.fromSpec agrees with the CLI", () => {
   test("an unknown host-level key (sysctl for sysctls) is refused, not ignored, and nothing is created", () => {
     const stack = newStack();
     const spec = { ...good, sysctl: { "net.ipv4.vs.expire_nodest_conn": 1 } } as HostSpec;
-    const issues = issuesOf(() => IpvsHost.fromSpec(stack, "lb", spec, { connection }));
+    const issues = modelIssues(() => IpvsHost.fromSpec(stack, "lb", spec, { connection }));
     expect(issues).toHaveLength(1);
     expect(issues[0]).toMatchObject({ path: "s/lb", prop: "sysctl" });
     expect(issues[0].message).toMatch(/^sysctl .* is not a known prop; allowed: .*sysctls/);
@@ -91,7 +82,7 @@ describe("IpvsHost.fromSpec agrees with the CLI", () => {
   test('a service name "a/b" is refused (not renamed to "a--b")', () => {
     const stack = newStack();
     const spec: HostSpec = { ...good, virtualServices: [{ ...good.virtualServices![0], name: "a/b" }] };
-    const issues = issuesOf(() => IpvsHost.fromSpec(stack, "lb", spec, { connection }));
+    const issues = modelIssues(() => IpvsHost.fromSpec(stack, "lb", spec, { connection }));
     expect(issues.map((i) => `${i.path}: ${i.message}`)).toEqual([expect.stringMatching(/^s\/lb\.virtualServices\[0\]: name "a\/b" is not a valid name/)]);
     expect(stack.node.findAll().some((c) => c.node.id === "a--b")).toBe(false);
   });
@@ -105,8 +96,8 @@ describe("IpvsHost.fromSpec agrees with the CLI", () => {
         { name: "app", address: "172.16.1.9", port: 1000, realServers: [{ address: "172.16.1.9", forwarding: "masquerade", weight: -5 }] },
       ],
     } as unknown as HostSpec;
-    const fromSpec = issuesOf(() => IpvsHost.fromSpec(newStack(), "lb", spec, { connection }));
-    const cli = issuesOf(() => buildDesiredSpec({ hosts: [spec] }));
+    const fromSpec = modelIssues(() => IpvsHost.fromSpec(newStack(), "lb", spec, { connection }));
+    const cli = modelIssues(() => buildDesiredSpec({ hosts: [spec] }));
     expect(fromSpec.length).toBeGreaterThanOrEqual(3);
     expect(fromSpec.map((i) => i.message)).toEqual(cli.map((i) => i.message));
     // Same places, named from the host's construct path instead of spec.hosts[0].
@@ -115,13 +106,13 @@ describe("IpvsHost.fromSpec agrees with the CLI", () => {
 
   test("bad connection props are reported together with the spec's problems", () => {
     const spec = { ...good, sysctl: {} } as HostSpec;
-    const issues = issuesOf(() => IpvsHost.fromSpec(newStack(), "lb", spec, { connection: { host: "10.0.0.1", port: 0 } }));
+    const issues = modelIssues(() => IpvsHost.fromSpec(newStack(), "lb", spec, { connection: { host: "10.0.0.1", port: 0 } }));
     expect(issues.map((i) => i.prop).sort()).toEqual(["connection.port", "sysctl"]);
   });
 
   test("a service named like a provisioning step is refused with the reason (cdktf ids must be unique)", () => {
     const spec: HostSpec = { ...good, virtualServices: [{ ...good.virtualServices![0], name: "ipvs" }] };
-    const issues = issuesOf(() => IpvsHost.fromSpec(newStack(), "lb", spec, { connection }));
+    const issues = modelIssues(() => IpvsHost.fromSpec(newStack(), "lb", spec, { connection }));
     expect(issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
       's/lb.virtualServices[0]: name "ipvs" is the construct id of the host\'s ipvs provisioning step; cdktf needs unique ids on a host, so rename the service (reserved: modules, sysctls, ipvs, aliases, boot, verify)',
     ]);
@@ -137,7 +128,7 @@ describe("unsafeSysctls", () => {
   const sysctls = { "kernel.panic": 10 };
 
   test("sysctls outside the load-balancer allowlist are refused by default", () => {
-    const issues = issuesOf(() => new IpvsHost(newStack(), "lb1", { connection, sysctls }));
+    const issues = modelIssues(() => new IpvsHost(newStack(), "lb1", { connection, sysctls }));
     expect(issues.map((i) => i.prop)).toEqual(['sysctls["kernel.panic"]']);
     expect(issues[0].message).toMatch(/unsafeSysctls: true/);
   });
@@ -151,12 +142,12 @@ describe("unsafeSysctls", () => {
   test("fromSpec takes it from the spec, and props override the spec", () => {
     const spec: HostSpec = { name: "lb1", sysctls, unsafeSysctls: true };
     expect(IpvsHost.fromSpec(newStack(), "lb", spec, { connection }).desiredState.unsafeSysctls).toEqual(["kernel.panic"]);
-    const issues = issuesOf(() => IpvsHost.fromSpec(newStack(), "lb", spec, { connection, unsafeSysctls: false }));
+    const issues = modelIssues(() => IpvsHost.fromSpec(newStack(), "lb", spec, { connection, unsafeSysctls: false }));
     expect(issues.map((i) => `${i.path} ${i.prop}`)).toEqual(['s/lb sysctls["kernel.panic"]']);
   });
 
   test("must be a boolean", () => {
-    const issues = issuesOf(() => new IpvsHost(newStack(), "lb1", { connection, unsafeSysctls: "yes" } as unknown as IpvsHostProps));
+    const issues = modelIssues(() => new IpvsHost(newStack(), "lb1", { connection, unsafeSysctls: "yes" } as unknown as IpvsHostProps));
     expect(issues.map((i) => i.message)).toContain('unsafeSysctls "yes" is not a boolean');
   });
 });
@@ -167,7 +158,7 @@ describe("addVirtualService ids are service names", () => {
 
   test('"a/b" is refused before any construct is created (constructs would rename it to "a--b")', () => {
     const lb = newHost();
-    const issues = issuesOf(() => lb.addVirtualService("a/b", service));
+    const issues = modelIssues(() => lb.addVirtualService("a/b", service));
     expect(issues).toEqual([
       {
         path: "stack/lb1",
@@ -183,7 +174,7 @@ describe("addVirtualService ids are service names", () => {
   test("empty, too long or badly started ids are refused; 40 characters are fine", () => {
     const lb = newHost();
     for (const id of ["", "x".repeat(41), ".app", "-app", "app name", "app${x}"]) {
-      expect(issuesOf(() => lb.addVirtualService(id, service)).map((i) => i.prop)).toEqual(["id"]);
+      expect(modelIssues(() => lb.addVirtualService(id, service)).map((i) => i.prop)).toEqual(["id"]);
     }
     expect(() => lb.addVirtualService("x".repeat(40), service)).not.toThrow();
   });
@@ -191,19 +182,19 @@ describe("addVirtualService ids are service names", () => {
   test("a second service with the same id is an IpvsModelError naming the first", () => {
     const lb = newHost();
     lb.addVirtualService("app", service);
-    expect(issuesOf(() => lb.addVirtualService("app", { address: "172.16.1.9", port: 1000 }))[0].message).toBe(
+    expect(modelIssues(() => lb.addVirtualService("app", { address: "172.16.1.9", port: 1000 }))[0].message).toBe(
       'virtual service id "app" is already used by stack/lb1/app; service names must be unique on a host',
     );
   });
 
   test("ids of the provisioning steps are refused with the reason", () => {
     const lb = newHost();
-    expect(issuesOf(() => lb.addVirtualService("verify", service))[0].message).toMatch(/^id "verify" is the construct id of the host's verify provisioning step/);
+    expect(modelIssues(() => lb.addVirtualService("verify", service))[0].message).toMatch(/^id "verify" is the construct id of the host's verify provisioning step/);
   });
 
   test("props that would rename the service or bypass addRealServer/addAlias are refused", () => {
     const lb = newHost();
-    const issues = issuesOf(() => lb.addVirtualService("app", { ...service, name: "other", realServers: [] } as never));
+    const issues = modelIssues(() => lb.addVirtualService("app", { ...service, name: "other", realServers: [] } as never));
     expect(issues.map((i) => `${i.path} ${i.prop}`)).toEqual(["stack/lb1/app name", "stack/lb1/app realServers"]);
     expect(issues[0].message).toMatch(/\(the id is the name\)/);
   });

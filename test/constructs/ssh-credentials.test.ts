@@ -8,21 +8,11 @@ import * as path from "path";
 import { App, TerraformStack, TerraformVariable, Testing } from "cdktf";
 import { Construct } from "constructs";
 import { IpvsHost, IpvsHostProps, SshConnectionProps } from "../../lib/constructs";
-import { IpvsModelError, ModelIssue } from "../../lib/model";
 import { SeedStack } from "../../main";
 import { requireTerraform, tempDir, tf, tfOk } from "./terraform";
+import { modelIssues } from "../model-issues";
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-function issuesOf(build: () => unknown): ModelIssue[] {
-  try {
-    build();
-  } catch (e) {
-    if (e instanceof IpvsModelError) return [...e.issues];
-    throw e;
-  }
-  throw new Error("expected an IpvsModelError, but nothing was thrown");
-}
 
 function newStack(): TerraformStack {
   return new TerraformStack(Testing.app(), "s");
@@ -69,7 +59,7 @@ function blobOf(type: string, body = Buffer.alloc(32, 7)): string {
 describe("connection props that could carry a key", () => {
   test("unknown connection props are refused with the allowed list, their values never shown", () => {
     const keyText = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----";
-    const issues = issuesOf(hostWith({ private_key: keyText }));
+    const issues = modelIssues(hostWith({ private_key: keyText }));
     expect(issues).toHaveLength(1);
     expect(issues[0]).toMatchObject({ path: "s/lb1", prop: "connection.private_key", value: "<redacted>" });
     expect(issues[0].message).toContain("is not a known connection prop; allowed: host, user, port, privateKeyPath, agent, hostKey, timeout");
@@ -77,14 +67,14 @@ describe("connection props that could carry a key", () => {
   });
 
   test("unknown host props are refused too (a misspelt prop is not ignored)", () => {
-    const issues = issuesOf(hostWith({}, { sysctl: { "net.ipv4.vs.expire_nodest_conn": 1 } } as never));
+    const issues = modelIssues(hostWith({}, { sysctl: { "net.ipv4.vs.expire_nodest_conn": 1 } } as never));
     expect(issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
       "s/lb1: sysctl <redacted> is not a known prop; allowed: connection, engine, hostName, conntrack, expireNodestConn, expireQuiescentTemplate, drainTimeoutSeconds, localAddresses, sysctls, unsafeSysctls, converge",
     ]);
   });
 
   test("agent must be a boolean", () => {
-    expect(issuesOf(hostWith({ agent: "yes" as never }))[0].message).toBe('connection.agent "yes" is not a boolean');
+    expect(modelIssues(hostWith({ agent: "yes" as never }))[0].message).toBe('connection.agent "yes" is not a boolean');
   });
 
   const keyLike: Record<string, string> = {
@@ -100,7 +90,7 @@ describe("connection props that could carry a key", () => {
   };
   for (const [what, value] of Object.entries(keyLike)) {
     test(`privateKeyPath holding ${what} is refused and redacted`, () => {
-      const issues = issuesOf(hostWith({ privateKeyPath: value }));
+      const issues = modelIssues(hostWith({ privateKeyPath: value }));
       expect(issues).toHaveLength(1);
       expect(issues[0]).toMatchObject({ prop: "connection.privateKeyPath", value: "<redacted>" });
       expect(issues[0].message).toMatch(/^connection.privateKeyPath <redacted> holds key text, not a path;.*privateKeyPath.*agent: true/);
@@ -109,14 +99,14 @@ describe("connection props that could carry a key", () => {
   }
 
   test("privateKeyPath with control characters, over 4096 characters or empty is refused", () => {
-    expect(issuesOf(hostWith({ privateKeyPath: "/keys/\u0007id" }))[0].message).toBe(
+    expect(modelIssues(hostWith({ privateKeyPath: "/keys/\u0007id" }))[0].message).toBe(
       "connection.privateKeyPath <redacted> contains control characters or unpaired surrogates; allowed: a path of printable characters",
     );
-    expect(issuesOf(hostWith({ privateKeyPath: "/keys/\ud800id" }))[0].message).toMatch(/unpaired surrogates/);
-    expect(issuesOf(hostWith({ privateKeyPath: `/${"k".repeat(4096)}` }))[0].message).toBe(
+    expect(modelIssues(hostWith({ privateKeyPath: "/keys/\ud800id" }))[0].message).toMatch(/unpaired surrogates/);
+    expect(modelIssues(hostWith({ privateKeyPath: `/${"k".repeat(4096)}` }))[0].message).toBe(
       "connection.privateKeyPath <redacted> is 4097 characters long; allowed: a path of at most 4096 characters",
     );
-    expect(issuesOf(hostWith({ privateKeyPath: "" }))[0].message).toMatch(/^connection.privateKeyPath "" is not a path/);
+    expect(modelIssues(hostWith({ privateKeyPath: "" }))[0].message).toMatch(/^connection.privateKeyPath "" is not a path/);
     expect(() => hostWith({ privateKeyPath: `/${"k".repeat(4095)}` })()).not.toThrow();
   });
 });
@@ -180,7 +170,7 @@ describe("connection strings reach Terraform as text, references as references",
   };
   for (const [what, [hostKey, message]] of Object.entries(badHostKeys)) {
     test(`hostKey with ${what} is refused`, () => {
-      const issues = issuesOf(hostWith({ hostKey }));
+      const issues = modelIssues(hostWith({ hostKey }));
       expect(issues).toHaveLength(1);
       expect(issues[0]).toMatchObject({ path: "s/lb1", prop: "connection.hostKey" });
       expect(issues[0].message).toMatch(message);
@@ -206,7 +196,7 @@ describe("connection strings reach Terraform as text, references as references",
   });
 
   test("host, user and timeout are pattern-checked, so no template syntax gets through", () => {
-    const issues = issuesOf(hostWith({ host: "${var.h}", user: "%{if}", timeout: "${5m}" }));
+    const issues = modelIssues(hostWith({ host: "${var.h}", user: "%{if}", timeout: "${5m}" }));
     expect(issues.map((i) => i.prop)).toEqual(["connection.host", "connection.user", "connection.timeout"]);
   });
 

@@ -1,18 +1,9 @@
 /** drainTimeoutSeconds: the host default, the per-service override, and what is refused. */
 import { TerraformStack, Testing } from "cdktf";
 import { IpvsHost } from "../../lib/constructs";
-import { DEFAULT_DRAIN_TIMEOUT_SECONDS, IpvsModelError, buildDesiredHost } from "../../lib/model";
+import { DEFAULT_DRAIN_TIMEOUT_SECONDS, buildDesiredHost } from "../../lib/model";
 import { seedHost, seedService } from "../fixtures";
-
-function messages(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof IpvsModelError) return e.issues.map((i) => `${i.path}: ${i.message}`);
-    throw e;
-  }
-  return [];
-}
+import { issueLines } from "../model-issues";
 
 describe("drainTimeoutSeconds in the model", () => {
   test("given nothing, when built, then every service and the host drain for 60 s", () => {
@@ -38,13 +29,13 @@ describe("drainTimeoutSeconds in the model", () => {
     [1.5, "drainTimeoutSeconds 1.5 must be an integer; allowed 0–86400 seconds"],
     ["30", 'drainTimeoutSeconds "30" must be an integer; allowed 0–86400 seconds'],
   ])("given drainTimeoutSeconds %p on a service, when built, then it is refused naming the place and the range", (value, message) => {
-    expect(messages(() => buildDesiredHost(seedHost({ virtualServices: [seedService({ drainTimeoutSeconds: value as number })] })))).toEqual([
+    expect(issueLines(() => buildDesiredHost(seedHost({ virtualServices: [seedService({ drainTimeoutSeconds: value as number })] })))).toEqual([
       `spec.hosts[0].virtualServices[0]: ${message}`,
     ]);
   });
 
   test("given a bad host drainTimeoutSeconds, when built, then it is refused on the host", () => {
-    expect(messages(() => buildDesiredHost(seedHost({ drainTimeoutSeconds: 100000 })))).toEqual([
+    expect(issueLines(() => buildDesiredHost(seedHost({ drainTimeoutSeconds: 100000 })))).toEqual([
       "spec.hosts[0]: drainTimeoutSeconds 100000 is out of range; allowed 0–86400 seconds",
     ]);
   });

@@ -3,22 +3,13 @@
  * virtual services, each with an opt-out prop; a sysctls entry for the key decides when the prop
  * is not given and contradicts it when it is true.
  */
-import { HostSpec, IpvsModelError, buildDesiredHost, buildDesiredSpec } from "../../lib/model";
+import { HostSpec, buildDesiredHost, buildDesiredSpec } from "../../lib/model";
 import { planHost, planStep } from "../../lib/plan";
 import { seedHost, seedService } from "../fixtures";
+import { issueLines } from "../model-issues";
 
 const NODEST = "net.ipv4.vs.expire_nodest_conn";
 const QUIESCENT = "net.ipv4.vs.expire_quiescent_template";
-
-function issuesOf(run: () => unknown): string[] {
-  try {
-    run();
-    return ["(no error)"];
-  } catch (e) {
-    if (!(e instanceof IpvsModelError)) throw e;
-    return e.issues.map((i) => `${i.path}: ${i.message}`);
-  }
-}
 
 const sysctl = (spec: HostSpec, key: string) => buildDesiredHost(spec).sysctls.find((s) => s.key === key);
 const keys = (spec: HostSpec) => buildDesiredHost(spec).sysctls.map((s) => `${s.key}=${s.value}`);
@@ -64,8 +55,8 @@ describe("given the opt-out props", () => {
     });
   });
   test("when a prop is not a boolean, then that is the problem, from the schema, once", () => {
-    expect(issuesOf(() => buildDesiredSpec({ hosts: [{ ...seedHost(), expireNodestConn: "no" }] }))).toEqual(['spec.hosts[0]: expireNodestConn "no" is not a boolean']);
-    expect(issuesOf(() => buildDesiredHost({ ...seedHost(), expireQuiescentTemplate: 0 }))).toEqual(["spec.hosts[0]: expireQuiescentTemplate 0 is not a boolean"]);
+    expect(issueLines(() => buildDesiredSpec({ hosts: [{ ...seedHost(), expireNodestConn: "no" }] }))).toEqual(['spec.hosts[0]: expireNodestConn "no" is not a boolean']);
+    expect(issueLines(() => buildDesiredHost({ ...seedHost(), expireQuiescentTemplate: 0 }))).toEqual(["spec.hosts[0]: expireQuiescentTemplate 0 is not a boolean"]);
   });
 });
 
@@ -82,10 +73,10 @@ describe("given a sysctls entry for the same key", () => {
     expect(keys(seedHost({ expireNodestConn: true, sysctls: { [NODEST]: "1" } })).filter((k) => k.startsWith(NODEST))).toEqual([`${NODEST}=1`]);
   });
   test("when the prop is true and the entry says 0, then that is a contradiction, named like conntrack's", () => {
-    expect(issuesOf(() => buildDesiredHost(seedHost({ expireNodestConn: true, sysctls: { [NODEST]: 0 } })))).toEqual([
+    expect(issueLines(() => buildDesiredHost(seedHost({ expireNodestConn: true, sysctls: { [NODEST]: 0 } })))).toEqual([
       `spec.hosts[0]: sysctls["${NODEST}"] 0 contradicts ${NODEST}=1, which requested by the host's expireNodestConn prop: connections to a removed real server are ended at once instead of hanging until the client times out`,
     ]);
-    expect(issuesOf(() => buildDesiredHost(seedHost({ expireQuiescentTemplate: true, sysctls: { [QUIESCENT]: 2 } })))).toHaveLength(1);
+    expect(issueLines(() => buildDesiredHost(seedHost({ expireQuiescentTemplate: true, sysctls: { [QUIESCENT]: 2 } })))).toHaveLength(1);
   });
 });
 

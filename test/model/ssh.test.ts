@@ -1,17 +1,9 @@
 /** The lockout guard: no TCP service or alias may take over the SSH endpoint Terraform deploys through. */
-import { HostSpec, IpvsModelError, buildDesiredHost } from "../../lib/model";
+import { HostSpec, buildDesiredHost } from "../../lib/model";
 import { seedHost, seedService } from "../fixtures";
+import { issueLines } from "../model-issues";
 
-function issuesOf(run: () => unknown): string[] {
-  try {
-    run();
-    return ["(no error)"];
-  } catch (e) {
-    if (!(e instanceof IpvsModelError)) throw e;
-    return e.issues.map((i) => `${i.path}: ${i.message}`);
-  }
-}
-const check = (spec: unknown) => issuesOf(() => buildDesiredHost(spec));
+const check = (spec: unknown) => issueLines(() => buildDesiredHost(spec));
 const svc0 = "spec.hosts[0].virtualServices[0]";
 const TAIL = "the boot unit would re-apply it at every boot and destroy needs SSH.";
 

@@ -1,16 +1,7 @@
 /** The scripts run as root: a host may only set the sysctls a load balancer needs, unless it opts in. */
-import { IpvsModelError, buildDesiredHost, isAllowedSysctl } from "../../lib/model";
+import { buildDesiredHost, isAllowedSysctl } from "../../lib/model";
 import { seedHost } from "../fixtures";
-
-function issuesOf(run: () => unknown): string[] {
-  try {
-    run();
-    return ["(no error)"];
-  } catch (e) {
-    if (!(e instanceof IpvsModelError)) throw e;
-    return e.issues.map((i) => `${i.path}: ${i.message}`);
-  }
-}
+import { issueLines } from "../model-issues";
 
 const FAMILIES =
   "net.ipv4.vs.*, net.ipv4.ip_forward, net.ipv6.conf.<all|default|IFACE>.forwarding, " +
@@ -24,12 +15,12 @@ describe("given sysctls outside what a load balancer needs", () => {
   test.each(["kernel.modprobe", "kernel.modules_disabled", "fs.protected_symlinks", "kernel.yama.ptrace_scope", "kernel.core_pattern", "net.ipv4.conf.all.accept_source_route", "net.ipv4.tcp_syncookies", "net.ipv6.conf.all.disable_ipv6", "vm.overcommit_memory"])(
     "when %s is declared without the opt-in, then it is refused, naming the key and the allowed families",
     (key) => {
-      expect(issuesOf(() => buildDesiredHost(seedHost({ sysctls: { [key]: 1 } })))).toEqual([refused(key)]);
+      expect(issueLines(() => buildDesiredHost(seedHost({ sysctls: { [key]: 1 } })))).toEqual([refused(key)]);
     },
   );
 
   test("when a refused key also has a malformed value, then both problems are reported", () => {
-    expect(issuesOf(() => buildDesiredHost(seedHost({ sysctls: { "kernel.core_pattern": "|/tmp/x" } })))).toEqual([
+    expect(issueLines(() => buildDesiredHost(seedHost({ sysctls: { "kernel.core_pattern": "|/tmp/x" } })))).toEqual([
       'spec.hosts[0]: sysctls["kernel.core_pattern"] "|/tmp/x" is not an allowed sysctl value; allowed: an integer or a word of A–Z a–z 0–9 _ . : - (1–64 characters)',
       refused("kernel.core_pattern"),
     ]);
@@ -47,11 +38,11 @@ describe("given sysctls outside what a load balancer needs", () => {
   });
 
   test("when unsafeSysctls is false, then it is refused as without it", () => {
-    expect(issuesOf(() => buildDesiredHost(seedHost({ unsafeSysctls: false, sysctls: { "kernel.modprobe": "x" } })))).toEqual([refused("kernel.modprobe")]);
+    expect(issueLines(() => buildDesiredHost(seedHost({ unsafeSysctls: false, sysctls: { "kernel.modprobe": "x" } })))).toEqual([refused("kernel.modprobe")]);
   });
 
   test("when unsafeSysctls is not a boolean, then that is the problem and nothing is opted in", () => {
-    expect(issuesOf(() => buildDesiredHost({ ...seedHost(), unsafeSysctls: "yes", sysctls: { "kernel.modprobe": "x" } }))).toEqual([
+    expect(issueLines(() => buildDesiredHost({ ...seedHost(), unsafeSysctls: "yes", sysctls: { "kernel.modprobe": "x" } }))).toEqual([
       'spec.hosts[0]: unsafeSysctls "yes" is not a boolean',
       refused("kernel.modprobe"),
     ]);

@@ -19,19 +19,12 @@ import {
   specSchemaPath,
 } from "../../lib/model";
 import { seedHost, seedService } from "../fixtures";
+import { issueLines } from "../model-issues";
 
-/** `path: message` of every issue, or a note that it did not throw / threw something else. */
-function issuesOf(run: () => unknown): string[] {
-  try {
-    run();
-    return ["(no error)"];
-  } catch (e) {
-    if (!(e instanceof IpvsModelError)) return [`(threw ${String(e)})`];
-    return e.issues.map((i) => `${i.path}: ${i.message}`);
-  }
-}
+/** Every error becomes a line: untrusted input must never throw anything but an IpvsModelError. */
+const issueLinesOrThrew = (run: () => unknown) => issueLines(run, { others: "line" });
 
-const hostIssues = (spec: unknown) => issuesOf(() => buildDesiredHost(spec));
+const hostIssues = (spec: unknown) => issueLinesOrThrew(() => buildDesiredHost(spec));
 const svcPath = "spec.hosts[0].virtualServices[0]";
 const withService = (svc: object): unknown => ({ name: "lb1", virtualServices: [svc] });
 const plainService = { name: "app", address: "172.16.1.8", port: 1000, scheduler: "rr" };
@@ -168,7 +161,7 @@ describe("given many problems at once", () => {
   test("when paths come from constructs, then shape issues use the same PathNamer", () => {
     const paths = { host: "stack/lb1", service: () => "stack/lb1/app", realServer: (s: string, i: number) => `${s}/realServer[${i}]`, alias: (s: string, i: number) => `${s}/alias[${i}]` };
     const spec = { name: "lb1", conntrack: undefined, virtualServices: [{ ...plainService, realServers: [{ address: "172.16.1.8", forwarding: "masquerade", weight: "2" }] }] };
-    expect(issuesOf(() => buildDesiredHost(spec, paths))).toEqual(['stack/lb1/app/realServer[0]: weight "2" must be an integer; allowed 0–65535']);
+    expect(issueLinesOrThrew(() => buildDesiredHost(spec, paths))).toEqual(['stack/lb1/app/realServer[0]: weight "2" must be an integer; allowed 0–65535']);
   });
 });
 
@@ -218,22 +211,22 @@ describe("given anything at all", () => {
 
 describe("buildDesiredSpec, given a broken top level", () => {
   test("when hosts is an object and there is an unknown key, then both are reported", () => {
-    expect(issuesOf(() => buildDesiredSpec({ hosts: { lb1: {} }, host: [] }))).toEqual([
+    expect(issueLinesOrThrew(() => buildDesiredSpec({ hosts: { lb1: {} }, host: [] }))).toEqual([
       "spec: host [] is not a known prop; allowed: $schema, hosts",
       'spec: hosts {"lb1":{}} is not a list; expected { "hosts": [ { "name": ..., "virtualServices": [...] } ] }',
     ]);
   });
 
   test("when $schema is not text, then it says so", () => {
-    expect(issuesOf(() => buildDesiredSpec({ $schema: 7, hosts: [] }))).toEqual(["spec: $schema 7 is not text; allowed: the path or URL of spec.schema.json"]);
+    expect(issueLinesOrThrew(() => buildDesiredSpec({ $schema: 7, hosts: [] }))).toEqual(["spec: $schema 7 is not text; allowed: the path or URL of spec.schema.json"]);
   });
 
   test("when the spec is null, then it says what is expected", () => {
-    expect(issuesOf(() => buildDesiredSpec(null))).toEqual(['spec: spec null is not an object; expected { "hosts": [ { "name": ..., "virtualServices": [...] } ] }']);
+    expect(issueLinesOrThrew(() => buildDesiredSpec(null))).toEqual(['spec: spec null is not an object; expected { "hosts": [ { "name": ..., "virtualServices": [...] } ] }']);
   });
 
   test("when an unknown top-level key comes with broken hosts, then every host's problems come too", () => {
-    expect(issuesOf(() => buildDesiredSpec({ $schema: "./schema/spec.schema.json", version: 2, hosts: [null, { name: "lb2", virtualServices: 3 }] }))).toEqual([
+    expect(issueLinesOrThrew(() => buildDesiredSpec({ $schema: "./schema/spec.schema.json", version: 2, hosts: [null, { name: "lb2", virtualServices: 3 }] }))).toEqual([
       "spec: version 2 is not a known prop; allowed: $schema, hosts",
       "spec.hosts[0]: host null is not an object; expected { name, virtualServices: [...] }",
       "spec.hosts[1]: virtualServices 3 is not a list of virtual services",
@@ -277,7 +270,7 @@ describe("the JSON schema and the TypeScript spec types", () => {
 
   test("when a host uses every field (without the fwmark), then it is valid", () => {
     const { fwmark: _fwmark, family: _family, ...addressService } = service;
-    expect(issuesOf(() => buildDesiredHost({ ...host, virtualServices: [addressService] }, specPathNamer(0)))).toEqual(["(no error)"]);
+    expect(issueLinesOrThrew(() => buildDesiredHost({ ...host, virtualServices: [addressService] }, specPathNamer(0)))).toEqual(["(no error)"]);
   });
 
   test("when the schema is looked up, then it is the shipped file", () => {
