@@ -13,8 +13,9 @@ ROWS=(
   "cdktf 0.20.0 10.3.0"
   "cdktf 0.20.12 10.4.2"
   "cdktf 0.21.0 10.8.1"
-  # cdktn's declarations are its own; ours name cdktf's types, which a cdktn app does not have.
-  "cdktn 0.24.0 10.7.2 skipLibCheck"
+  # Full type check here too: our .d.ts name cdktf's types, which a cdktn app does not have;
+  # scripts/cdk-types-optional.js makes its compiler read them as any instead of failing.
+  "cdktn 0.24.0 10.7.2"
 )
 if [ -n "${CONSUMER_KEEP:-}" ]; then WORK=$CONSUMER_KEEP; mkdir -p "$WORK"; else WORK=$(mktemp -d /tmp/cdktf-ipvs-consumers.XXXXXX); trap 'rm -rf "$WORK"' EXIT; fi
 export CHECKPOINT_DISABLE=1 npm_config_audit=false npm_config_fund=false npm_config_update_notifier=false
